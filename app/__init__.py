@@ -1,0 +1,82 @@
+"""The web layer: HTTP and websockets. `create_app` builds an app; nothing here runs on import."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, request, session
+from flask_babel import get_locale
+from flask_login import AnonymousUserMixin
+
+from app import errors, security
+from app.extensions import Database, babel, csrf, get_db, limiter, login_manager, socketio
+from network import people
+
+
+class _AnonymousVisitor(AnonymousUserMixin):
+    """Flask-Login's anonymous user; the web layer hands the domain network.access.ANONYMOUS instead."""
+
+
+def create_app(config=None) -> Flask:
+    import config as config_module
+
+    app = Flask(__name__, instance_path=str(config_module.INSTANCE))
+    app.config.from_object(config or config_module.from_environment())
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    Database(app.config["DATABASE_URL"]).init_app(app)
+    _init_login(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_locale)
+    socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+                      message_queue=app.config.get("REDIS_URL"), cors_allowed_origins=[])
+    security.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+
+    from app import cli
+    cli.init_app(app)
+    return app
+
+
+def _locale() -> str:
+    chosen = session.get("locale")
+    if chosen:
+        return chosen
+    return request.accept_languages.best_match(["en", "es"]) or "en"
+
+
+def _init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.anonymous_user = _AnonymousVisitor
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def _load(token: str):
+        return people.user_for_session(get_db(), token)
+
+    people.User.get_id = people.session_token  # the cookie carries id and session version
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.admin.views import bp as admin_bp
+    from app.auth.views import bp as auth_bp
+    from app.home.views import bp as home_bp
+    from app.sites.views import bp as sites_bp
+
+    for blueprint in (home_bp, auth_bp, sites_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from app import presenters
+
+    app.jinja_env.globals.update(role_label=presenters.role_label, role_labels=presenters.ROLE_LABELS,
+                                 nav_items=presenters.nav_items)
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
+    app.jinja_env.filters["month"] = presenters.month_label
+    app.jinja_env.filters["when"] = presenters.when

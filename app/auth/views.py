@@ -1,0 +1,153 @@
+"""Signing in and out, invitations, password resets and one's own profile."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, logout_user
+
+from app.auth.forms import LoginForm, ProfileForm, ResetRequestForm, SetPasswordForm
+from app.extensions import get_db, limiter
+from app.forms import ActionForm
+from app.security import start_session
+from app.web import actor, apply_errors
+from network import people
+from network.errors import Invalid
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, so a crafted link cannot send someone elsewhere after sign-in."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    """Sign in with e-mail and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        user = people.authenticate(get_db(), form.email.data, form.password.data)
+        if user is not None:
+            start_session(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+        form.form_errors.append(_("That e-mail address and password do not match an active account."))
+        status = 422
+    elif form.is_submitted():
+        status = 422
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Sign out on this device (and end every other session of this account)."""
+    people.logout_everywhere(get_db(), current_user._get_current_object())
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("home.index"))
+
+
+def _token_page(template: str, load, token: str, form, submit):
+    """Shared flow of a single-use link page: a dead link shows why; a good one shows its form."""
+    db = get_db()
+    try:
+        subject = load(db, current_app.config["SECRET_KEY"], token)
+    except Invalid as error:
+        return render_template("auth/link_problem.html", messages=error.field_errors.get("link", [])), 400
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = submit(db, current_app.config["SECRET_KEY"], token)
+        except Invalid as error:
+            db.rollback()
+            if "link" in error.field_errors:
+                return render_template("auth/link_problem.html", messages=error.field_errors["link"]), 400
+            apply_errors(form, error)
+            status = 422
+        else:
+            start_session(user)
+            return redirect(url_for("home.index"))
+    elif form.is_submitted():
+        status = 422
+    return render_template(template, form=form, subject=subject), status
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    """An invited person sets a password (or confirms theirs) and joins."""
+    form = SetPasswordForm()
+
+    def submit(db, secret, token):
+        user = people.accept_invitation(db, secret, token, password=form.password.data,
+                                        password_again=form.password_again.data)
+        flash(_("Welcome to the network."), "success")
+        return user
+
+    return _token_page("auth/invitation.html", people.invitation_for_token, token, form, submit)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def request_reset():
+    """Ask for a password-reset link by e-mail."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        people.request_password_reset(
+            get_db(), form.email.data, secret=current_app.config["SECRET_KEY"],
+            link_for=lambda token: url_for("auth.reset", token=token, _external=True))
+        flash(_("If that address belongs to an account, a reset link is on its way."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form), 422 if form.is_submitted() else 200
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    """Choose a new password from a reset link."""
+    form = SetPasswordForm()
+
+    def submit(db, secret, token):
+        user = people.reset_password(db, secret, token, password=form.password.data,
+                                     password_again=form.password_again.data)
+        flash(_("Your password is changed. Other devices were signed out."), "success")
+        return user
+
+    return _token_page("auth/reset.html", people.reset_for_token, token, form, submit)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    """Edit one's own profile and how one's name appears."""
+    user = current_user._get_current_object()
+    db = get_db()
+    form = ProfileForm(obj=user)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            people.update_profile(db, actor(), user.id, full_name=form.full_name.data,
+                                  name_display=form.name_display.data, pronouns=form.pronouns.data,
+                                  bio=form.bio.data, profile_roles=form.profile_roles.data or [])
+        except Invalid as error:
+            db.rollback()
+            apply_errors(form, error)
+            status = 422
+        else:
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("auth.profile"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("auth/profile.html", form=form, user=user,
+                           memberships=people.all_memberships(db, user),
+                           links=people.care_links_of(db, user)), status

@@ -1,0 +1,48 @@
+"""Flask extensions, created once here and bound to the app in create_app."""
+from __future__ import annotations
+
+from flask import current_app, g
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_socketio import SocketIO
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import Session, sessionmaker
+
+from network.db import make_engine, make_session_factory
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+socketio = SocketIO()
+babel = Babel()
+
+
+class Database:
+    """The engine and session factory of one app; a request gets one session, closed at teardown."""
+
+    def __init__(self, url: str):
+        self.engine = make_engine(url)
+        self.session_factory: sessionmaker[Session] = make_session_factory(self.engine)
+
+    def init_app(self, app) -> None:
+        app.extensions["carecommons.db"] = self
+        app.teardown_appcontext(self._close)
+
+    @staticmethod
+    def _close(_exc) -> None:
+        db = g.pop("db_session", None)
+        if db is not None:
+            db.close()
+
+
+def database() -> Database:
+    return current_app.extensions["carecommons.db"]
+
+
+def get_db() -> Session:
+    """The session of the current request, socket event or CLI command."""
+    if "db_session" not in g:
+        g.db_session = database().session_factory()
+    return g.db_session

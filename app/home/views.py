@@ -1,0 +1,33 @@
+"""The front page and the health check."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template
+from sqlalchemy import text
+
+from app.extensions import get_db
+from app.web import actor
+from network import access, people
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+def index():
+    """The network's aim for everyone; for members, who they are in it and where to go next."""
+    db = get_db()
+    network = people.get_network(db)
+    viewer = actor()
+    if not access.can(viewer, "network.view"):
+        return render_template("home/landing.html", network=network, site_count=len(people.active_sites(db)))
+    return render_template("home/index.html", network=network, sites=people.active_sites(db),
+                           memberships=viewer.memberships, patients=people.patients_of(db, viewer))
+
+
+@bp.route("/healthz")
+def healthz():
+    """For the load balancer: answers 200 when the database answers."""
+    try:
+        get_db().execute(text("SELECT 1"))
+    except Exception as exc:  # any database failure means "not healthy", never a 500 page
+        return jsonify(status="unavailable", database=type(exc).__name__), 503
+    return jsonify(status="ok", database="ok")

@@ -1,0 +1,49 @@
+"""How domain values read on a page: role names, dates, the navigation for a viewer."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import url_for
+from flask_babel import format_date, format_datetime
+from flask_babel import lazy_gettext as _l
+
+from app.web import actor
+from network import access
+from network.roles import Role
+
+ROLE_LABELS = {
+    Role.PATIENT: _l("Patient"),
+    Role.PARENT: _l("Parent or carer"),
+    Role.CLINICIAN: _l("Clinician"),
+    Role.SITE_LEAD: _l("Site lead"),
+    Role.NETWORK_LEADER: _l("Network leader"),
+    Role.MODERATOR: _l("Moderator"),
+}
+
+
+def role_label(role) -> str:
+    try:
+        return str(ROLE_LABELS[Role(role)])
+    except ValueError:
+        return str(role)
+
+
+def month_label(value) -> str:
+    if isinstance(value, str):
+        value = date.fromisoformat(value + "-01") if len(value) == 7 else date.fromisoformat(value)
+    return format_date(value, "MMM yyyy")
+
+
+def when(value: datetime | None) -> str:
+    return format_datetime(value, "medium") if value else ""
+
+
+def nav_items() -> list[tuple[str, str, str]]:
+    """(endpoint, url, label) for the main navigation, by what the viewer may do."""
+    viewer = actor()
+    items = [("home.index", url_for("home.index"), str(_l("Home")))]
+    if access.can(viewer, "network.view"):
+        items.append(("sites.index", url_for("sites.index"), str(_l("Sites"))))
+    if access.can(viewer, "people.manage"):
+        items.append(("admin.index", url_for("admin.index"), str(_l("Admin"))))
+    return items

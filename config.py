@@ -1,0 +1,87 @@
+"""Configuration from the environment (12-factor). The embedded default needs no setting at all."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+INSTANCE = HERE / "instance"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual postgres:// and postgresql:// forms and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    SECRET_KEY = _env("SECRET_KEY", "dev-only-secret-change-me")
+    DATABASE_URL = normalise_database_url(_env("DATABASE_URL", f"sqlite:///{INSTANCE / 'carecommons.db'}"))
+    REDIS_URL = _env("REDIS_URL")
+    NETWORK_NAME = _env("NETWORK_NAME", "CareCommons IBD Network")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: sign out after this long without a request, and after this long in any case (ASVS 5.0 V7)
+    SESSION_IDLE_MINUTES = int(_env("SESSION_IDLE_MINUTES", "60"))
+    SESSION_ABSOLUTE_HOURS = int(_env("SESSION_ABSOLUTE_HOURS", "12"))
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+
+    RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+
+    MAIL_SERVER = _env("MAIL_SERVER")
+    MAIL_PORT = int(_env("MAIL_PORT", "587"))
+    MAIL_USERNAME = _env("MAIL_USERNAME", "")
+    MAIL_PASSWORD = _env("MAIL_PASSWORD", "")
+    MAIL_SENDER = _env("MAIL_SENDER", "CareCommons <no-reply@carecommons.invalid>")
+
+    SOCKETIO_ASYNC_MODE = _env("SOCKETIO_ASYNC_MODE", "threading")
+    BABEL_DEFAULT_LOCALE = "en"
+    LANGUAGES = ("en", "es")
+    HSTS = False
+    TESTING = False
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    DATABASE_URL = normalise_database_url(_env("TEST_DATABASE_URL", "sqlite://"))
+    REDIS_URL = None
+    RATELIMIT_STORAGE_URI = "memory://"
+    WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    HSTS = True
+    SOCKETIO_ASYNC_MODE = _env("SOCKETIO_ASYNC_MODE", "gevent")
+
+    def __init__(self) -> None:
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not _env(name)]
+        if missing:
+            raise RuntimeError(f"ProductionConfig refuses to start without {', '.join(missing)} in the environment")
+        self.SECRET_KEY = _env("SECRET_KEY")
+        self.DATABASE_URL = normalise_database_url(_env("DATABASE_URL"))
+
+
+def from_environment():
+    """`CARECOMMONS_ENV=production` selects the production config; anything else the embedded one."""
+    if _env("CARECOMMONS_ENV") == "production":
+        return ProductionConfig()
+    return Config

@@ -1,0 +1,1 @@
+"""Imports every model module of the content package, so the metadata is complete (migrations, tests)."""

@@ -1,0 +1,1 @@
+"""The learning network itself: people, sites, access, outcomes, sessions. Never imports Flask."""

@@ -1,0 +1,174 @@
+"""THE access policy. Every check in the project is `can(actor, action, target)` or `require(...)`.
+
+A rule answers with a Decision, so one table decides both *whether* and *how* a refusal shows:
+another site's object is HIDDEN (404, its existence is not confirmed), a role that may not is
+FORBIDDEN (403), and an anonymous visitor is asked to SIGN_IN (302 to the sign-in page, 401 for the
+API). Rules read the actor's active memberships only, so an ended membership loses access at once.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from network.errors import Forbidden, NotFound, Unauthenticated
+from network.roles import SITE_ROLES, Role
+
+
+class Decision(enum.Enum):
+    ALLOW = "allow"
+    HIDDEN = "hidden"
+    FORBIDDEN = "forbidden"
+    SIGN_IN = "sign_in"
+
+
+@dataclass(frozen=True)
+class Anonymous:
+    """The domain's visitor who has not signed in (the web layer converts Flask-Login's)."""
+
+    id: None = None
+    is_authenticated: bool = False
+    is_anonymous: bool = True
+    memberships: tuple = ()
+    roles: frozenset = frozenset()
+
+    def has_role(self, role: Role, site_id: int | None = None) -> bool:
+        return False
+
+    def site_ids(self, *roles: Role) -> set[int]:
+        return set()
+
+
+ANONYMOUS = Anonymous()
+
+
+@dataclass(frozen=True)
+class Rule:
+    action: str
+    who: str  # the README's words for who may do it
+    decide: Callable[[Any, Any], Decision]
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(action: str, who: str):
+    def register(fn: Callable[[Any, Any], Decision]):
+        RULES[action] = Rule(action, who, fn)
+        return fn
+    return register
+
+
+def decide(actor, action: str, target: Any = None) -> Decision:
+    if action not in RULES:
+        raise KeyError(f"no access rule for {action!r}")
+    return RULES[action].decide(actor or ANONYMOUS, target)
+
+
+def can(actor, action: str, target: Any = None) -> bool:
+    return decide(actor, action, target) is Decision.ALLOW
+
+
+def require(actor, action: str, target: Any = None) -> None:
+    decision = decide(actor, action, target)
+    if decision is Decision.ALLOW:
+        return
+    if decision is Decision.SIGN_IN:
+        raise Unauthenticated("Sign in to continue.")
+    if decision is Decision.HIDDEN:
+        raise NotFound("Not found.")
+    raise Forbidden("Your role does not allow this.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts about an actor, used by the rules below
+
+def signed_in(actor) -> bool:
+    return bool(getattr(actor, "is_authenticated", False))
+
+
+def is_leader(actor) -> bool:
+    return signed_in(actor) and actor.has_role(Role.NETWORK_LEADER)
+
+
+def is_moderator(actor) -> bool:
+    return signed_in(actor) and actor.has_role(Role.MODERATOR)
+
+
+def leads_site(actor, site_id: int | None) -> bool:
+    return site_id is not None and signed_in(actor) and actor.has_role(Role.SITE_LEAD, site_id)
+
+
+def member_of_site(actor, site_id: int | None) -> bool:
+    return site_id is not None and site_id in actor.site_ids()
+
+
+def _members_only(actor, allowed: bool) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    return Decision.ALLOW if allowed else Decision.FORBIDDEN
+
+
+def _site_scoped(actor, site_id: int | None, allowed_here: bool) -> Decision:
+    """Leaders anywhere; otherwise a site's own people decide, and other sites do not see it."""
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if is_leader(actor) or allowed_here:
+        return Decision.ALLOW
+    return Decision.FORBIDDEN if member_of_site(actor, site_id) else Decision.HIDDEN
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules. Keep this table and the README's "Who may do what" table in step (a test checks).
+
+@rule("network.view", "every signed-in member")
+def _network_view(actor, _target) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("site.view", "every signed-in member (the network shares openly)")
+def _site_view(actor, _site) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("site.view_team", "the site's own members; network leaders")
+def _site_view_team(actor, site) -> Decision:
+    return _site_scoped(actor, site.id, member_of_site(actor, site.id))
+
+
+@rule("site.manage", "network leaders (create, rename, deactivate sites)")
+def _site_manage(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor))
+
+
+@rule("membership.manage", "network leaders; a site lead for their own site")
+def _membership_manage(actor, site) -> Decision:
+    return _site_scoped(actor, site.id, leads_site(actor, site.id))
+
+
+@rule("membership.grant", "network leaders, any role; a site lead, site roles at their own site")
+def _membership_grant(actor, grant) -> Decision:
+    if grant.site is None:  # a network role
+        return _members_only(actor, is_leader(actor))
+    return _site_scoped(actor, grant.site.id, leads_site(actor, grant.site.id) and grant.role in SITE_ROLES)
+
+
+@rule("people.manage", "network leaders (people list, activation)")
+def _people_manage(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor))
+
+
+@rule("audit.read", "network leaders")
+def _audit_read(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor))
+
+
+@rule("profile.edit", "the person themselves")
+def _profile_edit(actor, user) -> Decision:
+    return _members_only(actor, signed_in(actor) and actor.id == user.id)
+
+
+@rule("carelink.manage", "network leaders; a site lead where the patient is a patient")
+def _carelink_manage(actor, patient) -> Decision:
+    patient_sites = patient.site_ids(Role.PATIENT)
+    return _members_only(actor, is_leader(actor) or any(leads_site(actor, s) for s in patient_sites))

@@ -1,0 +1,2 @@
+"""Imports every model module of the network package, so the metadata is complete (migrations, tests)."""
+from network import audit, outbox, people  # noqa: F401

@@ -1,0 +1,233 @@
+"""Shared fixtures: a fresh app per test on a transaction that is rolled back, people in every role
+at two sites, `login_as`, and `count_queries`.
+
+`--database=postgresql` runs the database-facing tests against PostgreSQL on 127.0.0.1:5432 (database
+`test`); under CI=true an unreachable PostgreSQL fails the run instead of skipping it.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import sessionmaker
+
+import config as config_module
+from network import passwords
+from network.db import Base, make_engine
+from network.people import CareLink, Membership, Site, User
+from network.roles import Role
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--database", default="sqlite", choices=("sqlite", "postgresql"),
+                     help="database backend for the database-facing tests")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: Playwright tests against a live server (run separately)")
+    config.addinivalue_line("markers", "pure: tests that touch no database (not repeated on PostgreSQL)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Mark browser tests by folder, and tests that never touch a database as `pure`."""
+    for item in items:
+        if "/tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+        elif "engine" not in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.pure)
+
+
+def _postgres_reachable() -> str | None:
+    import psycopg
+
+    try:
+        with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres connect_timeout=3"):
+            return None
+    except psycopg.OperationalError as exc:
+        try:
+            with psycopg.connect("host=127.0.0.1 port=5432 dbname=test connect_timeout=3"):
+                return None
+        except psycopg.OperationalError:
+            return str(exc).strip().splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def database_url(request) -> str:
+    if request.config.getoption("--database") == "sqlite":
+        return "sqlite://"
+    problem = _postgres_reachable()
+    if problem:
+        message = f"PostgreSQL at 127.0.0.1:5432 is not reachable: {problem}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: a missing service is a failure)", pytrace=False)
+        pytest.skip(message)
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    import content.models  # noqa: F401
+    import network.models  # noqa: F401
+
+    engine = make_engine(database_url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    yield engine
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine):
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def session_factory(connection):
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture
+def db(session_factory):
+    """A domain session for service tests; commits inside it are savepoints of the test's transaction."""
+    session = session_factory()
+    yield session
+    session.close()
+
+
+class _TestConfig(config_module.TestConfig):
+    LOGIN_RATE_LIMIT = "1000 per minute"
+
+
+@pytest.fixture
+def app_config():
+    return _TestConfig
+
+
+@pytest.fixture
+def app(session_factory, app_config):
+    from app import create_app
+
+    application = create_app(app_config)
+    database = application.extensions["carecommons.db"]
+    database.engine.dispose()
+    database.session_factory = session_factory
+    return application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+_HASH: dict[str, str] = {}
+
+
+def hashed_test_password() -> str:
+    """Hash the test password once per run (argon2 is slow on purpose)."""
+    if "h" not in _HASH:
+        _HASH["h"] = passwords.hash_password(TEST_PASSWORD)
+    return _HASH["h"]
+
+
+@dataclass
+class World:
+    """Two sites (own and other) with a person in every role, and a network leader and moderator."""
+
+    own: Site
+    other: Site
+    people: dict[tuple[str, str], User] = field(default_factory=dict)
+
+    def user(self, role: str, where: str = "own") -> User:
+        return self.people[(role, where)]
+
+
+@pytest.fixture
+def world(db) -> World:
+    own = Site(slug="own-site", name="Own Site Hospital", city="Ownton", code=1)
+    other = Site(slug="other-site", name="Other Site Clinic", city="Elsewhere", code=2)
+    db.add_all([own, other])
+    db.flush()
+    result = World(own, other)
+    for where, site in (("own", own), ("other", other)):
+        for role in (Role.PATIENT, Role.PARENT, Role.CLINICIAN, Role.SITE_LEAD):
+            user = User(email=f"{role.value}.{where}@example.org", full_name=f"{role.value.title()} {where.title()}",
+                        password_hash=hashed_test_password(), profile_roles=[role.value], birth_year=2011)
+            db.add(user)
+            db.flush()
+            db.add(Membership(user_id=user.id, site_id=site.id, role=role.value))
+            result.people[(role.value, where)] = user
+        db.flush()
+        db.add(CareLink(parent_id=result.people[("parent", where)].id,
+                        patient_id=result.people[("patient", where)].id))
+    for role in (Role.NETWORK_LEADER, Role.MODERATOR):
+        user = User(email=f"{role.value}@example.org", full_name=role.value.replace("_", " ").title(),
+                    password_hash=hashed_test_password(), profile_roles=[role.value])
+        db.add(user)
+        db.flush()
+        db.add(Membership(user_id=user.id, site_id=None, role=role.value))
+        result.people[(role.value, "network")] = user
+    db.commit()
+    for user in result.people.values():
+        db.refresh(user)
+    return result
+
+
+def sign_in(client, user: User) -> None:
+    """Put a signed-in session in the client's cookie, as the sign-in page would."""
+    from network.people import session_token
+
+    with client.session_transaction() as session:
+        session["_user_id"] = session_token(user)
+        session["_fresh"] = True
+        session["login_at"] = session["seen_at"] = time.time()
+
+
+@pytest.fixture
+def login_as(app, world):
+    """login_as(role, where="own") -> a test client signed in as that person ("anonymous" for none)."""
+
+    def make(role: str, where: str = "own"):
+        client = app.test_client()
+        if role != "anonymous":
+            if role in ("network_leader", "moderator"):
+                where = "network"
+            sign_in(client, world.user(role, where))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def count_queries(connection):
+    """with count_queries() as counter: ...; counter.count is the number of SQL statements run."""
+
+    class Counter:
+        def __init__(self):
+            self.count = 0
+            self.statements: list[str] = []
+
+        def __enter__(self):
+            event.listen(connection, "before_cursor_execute", self._on)
+            return self
+
+        def __exit__(self, *exc):
+            event.remove(connection, "before_cursor_execute", self._on)
+
+        def _on(self, _conn, _cursor, statement, *_args):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+                self.count += 1
+                self.statements.append(statement)
+
+    return Counter
