@@ -42,6 +42,10 @@ def nav_items() -> list[tuple[str, str, str]]:
     """(endpoint, url, label) for the main navigation, by what the viewer may do."""
     viewer = actor()
     items = [("home.index", url_for("home.index"), str(_l("Home")))]
+    if access.can(viewer, "outcomes.view"):
+        items.append(("outcomes.index", url_for("outcomes.index"), str(_l("Outcomes"))))
+    else:
+        items.append(("public.index", url_for("public.index"), str(_l("Outcomes"))))
     if access.can(viewer, "network.view"):
         items.append(("sites.index", url_for("sites.index"), str(_l("Sites"))))
     if access.can(viewer, "people.manage"):

@@ -172,3 +172,51 @@ def _profile_edit(actor, user) -> Decision:
 def _carelink_manage(actor, patient) -> Decision:
     patient_sites = patient.site_ids(Role.PATIENT)
     return _members_only(actor, is_leader(actor) or any(leads_site(actor, s) for s in patient_sites))
+
+
+# ---------------------------------------------------------------------------------------------
+# Outcome sharing
+
+def submits_for(actor, site_id: int) -> bool:
+    """Site leads, clinicians holding the data-steward right there, and the site's API tokens."""
+    if getattr(actor, "acting_role", None) == "api_token":
+        return actor.site_id == site_id
+    return signed_in(actor) and any(
+        m.site_id == site_id and (m.role == Role.SITE_LEAD or (m.role == Role.CLINICIAN and m.data_steward))
+        for m in actor.memberships)
+
+
+@rule("outcomes.view", "every signed-in member: every site's charts, counts and comparisons")
+def _outcomes_view(actor, _target) -> Decision:
+    if getattr(actor, "acting_role", None) == "api_token":
+        return Decision.ALLOW
+    return _members_only(actor, True)
+
+
+@rule("outcomes.view_public", "everyone, signed in or not: network aggregates and anonymised, suppressed comparisons")
+def _outcomes_public(_actor, _target) -> Decision:
+    return Decision.ALLOW
+
+
+@rule("outcomes.submit", "a site lead, or a clinician with the data-steward right, for their own site; the site's API token")
+def _outcomes_submit(actor, site) -> Decision:
+    if site is None:  # "may this person submit for some site?"
+        allowed = signed_in(actor) and any(submits_for(actor, m.site_id) for m in actor.memberships if m.site_id)
+        return _members_only(actor, allowed)
+    if submits_for(actor, site.id):
+        return Decision.ALLOW
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if getattr(actor, "acting_role", None) == "api_token":
+        return Decision.FORBIDDEN
+    return Decision.FORBIDDEN if member_of_site(actor, site.id) or is_leader(actor) else Decision.HIDDEN
+
+
+@rule("outcomes.manage_tokens", "network leaders; a site lead for their own site")
+def _outcomes_tokens(actor, site) -> Decision:
+    return _site_scoped(actor, site.id, leads_site(actor, site.id))
+
+
+@rule("measure.manage", "network leaders (define and edit measures)")
+def _measure_manage(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor))

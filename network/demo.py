@@ -36,6 +36,28 @@ SITES = [
     ("meadowlands", "Meadowlands Children's Centre", "Fairmeadow", 1.2),
 ]
 
+# More sites, so the demo network has the size of a real one (70 sites).
+_TOWNS = ["Ashford", "Bramley", "Carlow", "Dunmore", "Elmstead", "Fernhill", "Glenarm", "Holloway", "Ivybridge",
+          "Jarrow", "Kelso", "Linwood", "Marlow", "Newbury", "Oakham", "Penrith", "Queensbury", "Redhill",
+          "Stanford", "Thornbury", "Upton", "Wexford", "Yarmouth", "Alston", "Bexley", "Cromer", "Deal",
+          "Epsom", "Frome", "Garston", "Hexham", "Ilkley", "Keswick", "Ludlow", "Malton", "Nairn", "Otley",
+          "Padstow", "Ripon", "Selby", "Tenby", "Ulverston", "Ventnor", "Whitby", "Ayr", "Buxton", "Clitheroe",
+          "Dorking", "Ely", "Falmouth", "Goole", "Hythe", "Irvine", "Kendal", "Lewes", "Morpeth", "Newark", "Olney"]
+_KINDS = ["Children's Hospital", "Paediatric IBD Clinic", "University Children's Centre", "Community Hospital",
+          "Children's Digestive Health Service"]
+
+
+def _extra_sites() -> list[tuple[str, str, str, float]]:
+    sites = []
+    for i, town in enumerate(_TOWNS):
+        kind = _KINDS[i % len(_KINDS)]
+        first_word = kind.split()[0].lower().replace("'s", "")
+        sites.append((f"{town.lower()}-{first_word}", f"{town} {kind}", town, round(0.3 + (i * 37 % 23) / 10, 1)))
+    return sites
+
+
+EXTRA_SITES = _extra_sites()
+
 FIRST = ["Amara", "Ben", "Chloe", "Dev", "Elena", "Farah", "Gus", "Hana", "Isaac", "Jade", "Kofi", "Lina",
          "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sami", "Tess", "Uma", "Victor", "Wren", "Yusuf", "Zoe"]
 LAST = ["Okafor", "Nguyen", "Fischer", "Rossi", "Haddad", "Kowalski", "Silva", "Murphy", "Tanaka", "Mensah",
@@ -115,6 +137,12 @@ def seed(db: Session) -> list[tuple[str, str, str]]:
                        ("parent", parent.email, site.name), ("patient (teen)", teen.email, site.name)]
         if index == 1:
             logins += [("clinician", clinician.email, site.name), ("parent", parent.email, site.name)]
+    for site in sites[len(SITES):]:
+        member(person(f"lead.{site.slug}", f"Dr {rng.choice(FIRST)} {rng.choice(LAST)}"), Role.SITE_LEAD, site)
+    db.flush()
+    from network import demo_outcomes
+
+    demo_outcomes.seed(db, sites, [size for *_rest, size in SITES + EXTRA_SITES], submitted_by=leader)
     db.commit()
     return logins
 
@@ -123,7 +151,7 @@ def _seed_sites(db: Session) -> list[Site]:
     existing = {site.slug: site for site in db.scalars(select(Site))}
     code = max((site.code for site in existing.values()), default=0)
     sites = []
-    for slug, name, city, _size in SITES:
+    for slug, name, city, _size in SITES + EXTRA_SITES:
         site = existing.get(slug)
         if site is None:
             code += 1

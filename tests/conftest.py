@@ -85,6 +85,14 @@ def engine(database_url):
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_chart_cache():
+    """Chart caches key on (measure id, data version); rolled-back tests reuse both, so start empty."""
+    from network import outcome_reports
+
+    outcome_reports.clear_cache()
+
+
 @pytest.fixture
 def connection(engine):
     with engine.connect() as connection:

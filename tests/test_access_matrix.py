@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from network import people
 from network.people import CareLink, Membership
+from tests.outcome_fixtures import add_figures, add_measure, months
 
 ACTORS = ("anonymous", "patient", "parent", "clinician", "site_lead", "network_leader", "moderator")
 
@@ -36,6 +37,13 @@ def _invitation(db, world, site):
                                        full_name="X", role="parent", site_id=site.id, secret="s",
                                        link_for=lambda t: t)
     return invitation.id
+
+
+def _token(db, world, site):
+    from network import outcomes
+
+    token, _secret = outcomes.create_token(db, world.user("network_leader", "network"), site, "matrix")
+    return token.id
 
 
 def _care_link(db, world, site):
@@ -64,6 +72,13 @@ def team_manage(status):
 
 
 BAD_TOKEN = "eyJpZCI6MX0.tampered.signature"
+ANON_401 = {"anonymous": 401, **{a: 200 for a in ACTORS[1:]}}
+SUBMITTERS = {"anonymous": 302, "patient": 403, "parent": 403, "clinician": 403, "site_lead": 200,
+              "network_leader": 403, "moderator": 403}
+
+
+def submitters(status):
+    return {**SUBMITTERS, "site_lead": status}
 
 ROUTES = [
     Route("GET", "home.index", lambda w, s: "/", EVERYONE),
@@ -110,6 +125,43 @@ ROUTES = [
     Route("POST", "admin.revoke_invitation",
           lambda w, s: f"/admin/invitations/{_invitation(w.db, w, s)}/revoke", leaders(302)),
     Route("GET", "admin.audit_log", lambda w, s: "/admin/audit", LEADERS_GET),
+    # outcome sharing
+    Route("GET", "outcomes.index", lambda w, s: "/outcomes/", {a: 302 for a in ACTORS}),
+    Route("GET", "outcomes.overview", lambda w, s: "/outcomes/remission", MEMBERS),
+    Route("GET", "outcomes.funnel", lambda w, s: "/outcomes/remission/funnel", MEMBERS),
+    Route("GET", "outcomes.site", lambda w, s: f"/outcomes/sites/{s.slug}", MEMBERS),
+    Route("GET", "outcomes.site_measure", lambda w, s: f"/outcomes/remission/sites/{s.slug}", MEMBERS),
+    Route("GET", "outcomes.data_csv", lambda w, s: "/outcomes/remission/data.csv", MEMBERS),
+    Route("GET", "outcomes.site_csv", lambda w, s: f"/outcomes/remission/sites/{s.slug}.csv", MEMBERS),
+    Route("GET", "outcomes.network_svg", lambda w, s: "/outcomes/remission/network.svg", MEMBERS),
+    Route("GET", "outcomes.site_svg", lambda w, s: f"/outcomes/remission/sites/{s.slug}.svg", MEMBERS),
+    Route("GET", "outcomes.fhir_export", lambda w, s: "/outcomes/fhir.json", MEMBERS),
+    Route("GET", "outcomes.submit", lambda w, s: "/outcomes/submit", SUBMITTERS),
+    Route("POST", "outcomes.submit", lambda w, s: "/outcomes/submit", submitters(422)),
+    Route("GET", "outcomes.upload", lambda w, s: "/outcomes/upload", SUBMITTERS),
+    Route("POST", "outcomes.upload", lambda w, s: "/outcomes/upload", submitters(422)),
+    Route("GET", "outcomes.tokens", lambda w, s: f"/outcomes/sites/{s.slug}/tokens", team_manage(200)),
+    Route("POST", "outcomes.tokens", lambda w, s: f"/outcomes/sites/{s.slug}/tokens", team_manage(422)),
+    Route("POST", "outcomes.revoke_token",
+          lambda w, s: f"/outcomes/sites/{s.slug}/tokens/{_token(w.db, w, s)}/revoke", team_manage(302)),
+    Route("GET", "outcomes.measures", lambda w, s: "/outcomes/measures/", MEMBERS),
+    Route("GET", "outcomes.new_measure", lambda w, s: "/outcomes/measures/new", LEADERS_GET),
+    Route("POST", "outcomes.new_measure", lambda w, s: "/outcomes/measures/new", leaders(422)),
+    Route("GET", "outcomes.edit_measure", lambda w, s: "/outcomes/measures/remission/edit", LEADERS_GET),
+    Route("POST", "outcomes.edit_measure", lambda w, s: "/outcomes/measures/remission/edit", leaders(422),
+          data={"key": ""}),
+    Route("GET", "public.index", lambda w, s: "/public/outcomes/", EVERYONE),
+    Route("GET", "public.measure", lambda w, s: "/public/outcomes/remission", EVERYONE),
+    Route("GET", "public.measure_csv", lambda w, s: "/public/outcomes/remission.csv", EVERYONE),
+    Route("GET", "public.comparison_csv", lambda w, s: "/public/outcomes/remission/comparison.csv", EVERYONE),
+    # JSON API (session or token; writes need a token)
+    Route("GET", "api.openapi", lambda w, s: "/api/v1/openapi.json", EVERYONE),
+    Route("GET", "api.list_measures", lambda w, s: "/api/v1/measures", EVERYONE),
+    Route("GET", "api.network_series", lambda w, s: "/api/v1/measures/remission/network", EVERYONE),
+    Route("GET", "api.site_series", lambda w, s: "/api/v1/measures/remission/sites", ANON_401),
+    Route("POST", "api.post_submissions", lambda w, s: "/api/v1/submissions", {a: 401 for a in ACTORS}),
+    Route("POST", "api.post_measure_report", lambda w, s: "/api/v1/fhir/MeasureReport", {a: 401 for a in ACTORS}),
+    Route("GET", "api.get_measure_reports", lambda w, s: "/api/v1/fhir/MeasureReport", ANON_401),
 ]
 
 #: endpoints that need no entry: files anyone may fetch
@@ -141,10 +193,13 @@ def _cases():
 @pytest.mark.parametrize("route,actor,where,status", list(_cases()))
 def test_access(db, world, login_as, route, actor, where, status):
     world.db = db
+    measure = add_measure(db)
+    for site in (world.own, world.other):
+        add_figures(db, site, measure, [(m, 60, 100) for m in months(2025, 6)])
     site = world.own if where == "own" else world.other
     url = route.url(world, site)
     client = login_as(actor)
     response = client.open(url, method=route.method, data=route.data or {})
     assert response.status_code == status, f"{route.method} {url} as {actor} ({where} site)"
-    if status == 302 and actor == "anonymous" and route.endpoint not in ("auth.logout",):
+    if status == 302 and actor == "anonymous" and route.endpoint not in ("auth.logout", "outcomes.index"):
         assert "/login" in response.headers["Location"]

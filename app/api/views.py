@@ -1,0 +1,149 @@
+"""The JSON API (v1). Reads work with a signed-in session or a site token; writes need a site token
+(`Authorization: Bearer cc_...`). Every error has one shape: {"error": {status, title, message, fields}}.
+The OpenAPI document is served at /api/v1/openapi.json."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Blueprint, g, jsonify, request
+
+from app.extensions import csrf, get_db
+from app.web import actor as session_actor
+from network import access, outcome_reports, outcomes
+from network.db import utcnow
+from network.errors import Invalid, Unauthenticated
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+OPENAPI = Path(__file__).with_name("openapi.json")
+MAX_BODY = 10 * 1024 * 1024
+
+
+def api_actor():
+    """The token's site actor when a bearer token is sent (a bad token is refused, never ignored);
+    otherwise the signed-in person or the anonymous visitor."""
+    if "api_actor" in g:
+        return g.api_actor
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        token_actor = outcomes.actor_for_token(get_db(), secret.strip()) if scheme.lower() == "bearer" else None
+        if token_actor is None:
+            raise Unauthenticated("The API token is missing, malformed, unknown or revoked.")
+        g.api_actor = token_actor
+    else:
+        g.api_actor = session_actor()
+    return g.api_actor
+
+
+def _require_token():
+    who = api_actor()
+    if getattr(who, "acting_role", None) != "api_token":
+        raise Unauthenticated("Writing through the API needs a site token: Authorization: Bearer cc_...")
+    return who
+
+
+def _json_body():
+    if request.content_length and request.content_length > MAX_BODY:
+        raise Invalid({"body": ["The body is larger than 10 MB."]})
+    data = request.get_data(cache=False)
+    if len(data) > MAX_BODY:
+        raise Invalid({"body": ["The body is larger than 10 MB."]})
+    try:
+        return json.loads(data or b"null")
+    except ValueError as exc:
+        raise Invalid({"body": [f"The body is not valid JSON: {exc}."]})
+
+
+@bp.route("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of this API."""
+    return jsonify(json.loads(OPENAPI.read_text()))
+
+
+@bp.route("/measures")
+def list_measures():
+    """Every active measure and its definition (public)."""
+    return jsonify(measures=[_measure_json(m) for m in outcomes.measures(get_db())])
+
+
+def _measure_json(measure) -> dict:
+    return {"key": measure.key, "name": measure.name, "definition": measure.definition,
+            "numerator": measure.numerator_definition, "denominator": measure.denominator_definition,
+            "better": measure.better, "goal": measure.goal, "chart_type": measure.chart_type,
+            "rule_set": measure.rule_set, "multiplier": measure.multiplier}
+
+
+def _chart_json(chart) -> dict:
+    result = chart.result.to_dict()
+    points = [{"month": month, "suppressed": False, "revised": i in chart.revised,
+               "numerator": int(chart.numerators[i]), "denominator": int(chart.denominators[i]),
+               "value": result["y"][i], "centre": result["cl"][i], "lower": result["lcl"][i],
+               "upper": result["ucl"][i], "outside_limits": bool(result["sigma_signal"][i])}
+              for i, month in enumerate(chart.labels)]
+    points += [{"month": month, "suppressed": True} for month in chart.suppressed_months]
+    return {"points": sorted(points, key=lambda p: p["month"]), "signals": chart.signals, "rule_set": chart.rule_set}
+
+
+@bp.route("/measures/<key>/network")
+def network_series(key: str):
+    """The network total for a measure; members get every month, the public sees small totals hidden."""
+    db = get_db()
+    measure = outcomes.measure_by_key(db, key)
+    who = api_actor()
+    public = not access.can(who, "outcomes.view")
+    chart = outcome_reports.network_chart(db, who, measure, public=public)
+    return jsonify(measure=_measure_json(measure), public=public, **_chart_json(chart))
+
+
+@bp.route("/measures/<key>/sites")
+def site_series(key: str):
+    """Every site's chart for a measure (members and site tokens)."""
+    db = get_db()
+    measure = outcomes.measure_by_key(db, key)
+    who = api_actor()
+    access.require(who, "outcomes.view")
+    items = outcome_reports.site_charts(db, who, measure)
+    return jsonify(measure=_measure_json(measure),
+                   sites=[{"site": item.site.slug, "label": item.label, **_chart_json(item.chart)} for item in items])
+
+
+@bp.route("/submissions", methods=["POST"])
+def post_submissions():
+    """Submit figures for the token's site: {"submissions": [{site, measure, month, numerator, denominator}]}.
+    All rows are checked before any is written; one bad row rejects the whole request (422)."""
+    db = get_db()
+    who = _require_token()
+    result = outcomes.submit(db, who, outcomes.rows_from_json(_json_body()), source="api")
+    return jsonify(created=result.created, corrected=result.corrected, unchanged=result.unchanged,
+                   months=sorted(result.months)), 201
+
+
+@bp.route("/fhir/MeasureReport", methods=["POST"])
+def post_measure_report():
+    """Submit a FHIR R4 MeasureReport (summary) or a Bundle of them for the token's site."""
+    db = get_db()
+    who = _require_token()
+    data = request.get_data(cache=False)
+    if len(data) > MAX_BODY:
+        raise Invalid({"body": ["The body is larger than 10 MB."]})
+    result = outcomes.submit(db, who, outcomes.rows_from_fhir(data), source="fhir")
+    return jsonify(created=result.created, corrected=result.corrected, unchanged=result.unchanged,
+                   months=sorted(result.months)), 201
+
+
+@bp.route("/fhir/MeasureReport", methods=["GET"])
+def get_measure_reports():
+    """The network's current figures as a FHIR Bundle (members and site tokens; ?measure=key)."""
+    from network import fhir
+
+    db = get_db()
+    who = api_actor()
+    access.require(who, "outcomes.view")
+    chosen = request.args.get("measure")
+    selected = [outcomes.measure_by_key(db, chosen)] if chosen else outcomes.measures(db)
+    bundle = fhir.export_bundle(outcome_reports.fhir_rows(db, who, selected),
+                                base_url=request.host_url.rstrip("/"), generated_at=utcnow())
+    return jsonify(bundle)

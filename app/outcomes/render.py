@@ -1,0 +1,72 @@
+"""How outcome charts read on a page: one place that turns a measure and a chart into SVG and table rows."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from app import charts
+from network.outcomes import ChartType, Measure, RuleSet
+from network.outcome_reports import Chart, Funnel
+
+CHART_NAMES = {ChartType.P: "p-chart", ChartType.P_LANEY: "Laney p′-chart", ChartType.U: "u-chart",
+               ChartType.RUN: "run chart"}
+
+
+def rules_note(measure: Measure) -> str:
+    """Which rules decide the signals, said on every chart (the references differ)."""
+    if measure.rule_set == RuleSet.MDC:
+        return _("Signals follow NHS Making Data Count: a point outside the limits, 7 points rising or "
+                 "falling, 2 of 3 points near a limit, or 7 points on one side of the mean.")
+    return _("Signals follow the Anhøj rules (qicharts2): a point outside the 3-sigma limits, an unusually "
+             "long run on one side of the centre line, or too few crossings of it.")
+
+
+def _percent(measure: Measure) -> bool:
+    return measure.is_proportion
+
+
+def _goal(measure: Measure) -> float | None:
+    if measure.goal is None:
+        return None
+    return measure.goal * measure.multiplier if measure.chart_type == ChartType.U else measure.goal
+
+
+def measure_chart(measure: Measure, chart: Chart, label: str, *, compact: bool = False,
+                  chart_id: str = "chart") -> Markup:
+    if not chart.labels:
+        return Markup("")
+    kind = CHART_NAMES.get(ChartType(measure.chart_type), measure.chart_type)
+    unit = _(" per %(n)s", n=measure.multiplier) if measure.chart_type == ChartType.U and measure.multiplier > 1 else ""
+    description = _("%(measure)s%(unit)s at %(label)s, month by month from %(first)s to %(last)s, as a %(kind)s.",
+                    measure=measure.name, unit=unit, label=label, first=chart.labels[0], last=chart.labels[-1],
+                    kind=kind)
+    annotations = [{"index": i, "label": _("Figures revised"), "kind": "revised"} for i in sorted(chart.revised)]
+    return charts.control_chart_svg(chart.result, chart.labels, title=f"{measure.name} — {label}",
+                                    description=description, better=measure.better, goal=_goal(measure),
+                                    percent=_percent(measure), annotations=annotations, compact=compact,
+                                    chart_id=chart_id)
+
+
+def table_rows(measure: Measure, chart: Chart) -> list[dict]:
+    rows = charts.data_table_rows(chart.result, chart.labels, percent=_percent(measure))
+    for i, row in enumerate(rows):
+        row["revised"] = i in chart.revised
+    return rows
+
+
+def funnel_chart(measure: Measure, funnel: Funnel, *, chart_id: str = "funnel") -> Markup:
+    if funnel.result is None:
+        return Markup("")
+    shown = [row.label for row in funnel.rows if not row.suppressed]
+    ordered = _labels_in_result_order(funnel)
+    description = _("Each site's %(measure)s from %(start)s to %(end)s against its number of patients; the "
+                    "funnel shows how far chance alone would spread sites of that size.",
+                    measure=measure.name.lower(), start=funnel.start, end=funnel.end)
+    return charts.funnel_svg(funnel.result, ordered or shown, title=_("%(measure)s: sites compared",
+                                                                       measure=measure.name),
+                             description=description, percent=_percent(measure), chart_id=chart_id,
+                             x_label=_("Patients in the period"))
+
+
+def _labels_in_result_order(funnel: Funnel) -> list[str]:
+    return list(funnel.result.labels or []) if funnel.result is not None and funnel.result.labels else []
