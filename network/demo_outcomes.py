@@ -115,10 +115,24 @@ def seed(db: Session, sites, sizes: list[float], *, submitted_by, today: date | 
         rows += [_row(site.id, measures["admissions"].id, month, int(n), int(d), submitted_by, now)
                  for month, n, d in zip(months, admissions, patients)]
     db.execute(Submission.__table__.insert(), rows)
+    _seed_corrections(db, sites[:3], measures["remission"], months[-6], submitted_by)
     for measure in measures.values():
         measure.data_version += 1
     db.flush()
     return len(rows)
+
+
+def _seed_corrections(db: Session, sites, measure: Measure, month: date, submitted_by) -> None:
+    """A few sites corrected a month after first sending it: the charts mark those points as revised."""
+    for site in sites:
+        first = db.scalar(select(Submission).where(Submission.site_id == site.id, Submission.measure_id == measure.id,
+                                                   Submission.month == month, Submission.is_current.is_(True)))
+        first.is_current = False
+        db.flush()
+        db.add(Submission(site_id=site.id, measure_id=measure.id, month=month, numerator=min(first.denominator,
+                          first.numerator + 3), denominator=first.denominator, version=2, is_current=True,
+                          source="form", submitted_by_id=submitted_by.id, acting_role="network_leader"))
+    db.flush()
 
 
 def _row(site_id, measure_id, month, numerator, denominator, submitted_by, now) -> dict:

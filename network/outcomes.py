@@ -312,7 +312,7 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 CSV_COLUMNS = ("site", "measure", "month", "numerator", "denominator")
 
 
-@dataclass
+@dataclass(slots=True)
 class RowInput:
     """One figure as it arrived, before validation (values may be strings)."""
 

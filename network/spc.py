@@ -1070,12 +1070,34 @@ def _explain_anhoej(result: SPCResult, direction: str, labels: Sequence[str] | N
                 f"fewer crossings of the centre line than expected ({int(result.n_crossings[first])}, "
                 f"expected at least {int(result.n_crossings_min[first])}) — a sign of a shift or trend"
             )
-    for i in np.flatnonzero(result.sigma_signal):
-        sign = 1 if result.y[i] > result.ucl[i] else -1
+    outside = np.flatnonzero(result.sigma_signal)
+    for sign in (1, -1):
+        points = [int(i) for i in outside if (result.y[i] > result.ucl[i]) == (sign > 0)]
+        if not points:
+            continue
         where = "above the upper" if sign > 0 else "below the lower"
-        label = _label(int(i), labels, unit)
-        sentences.append(f"{label} outside the control limits ({where} limit){_verdict(sign, direction)}")
+        spans = _spans(points, labels, unit)
+        if len(points) == 1:
+            subject = spans[0]
+        else:
+            shown = ", ".join(spans[:_MAX_SPANS]) + (f" and {len(spans) - _MAX_SPANS} more"
+                                                     if len(spans) > _MAX_SPANS else "")
+            subject = f"{len(points)} {unit}s ({shown})"
+        sentences.append(f"{subject} outside the control limits ({where} limit){_verdict(sign, direction)}")
     return sentences
+
+
+_MAX_SPANS = 4
+
+
+def _spans(points: list[int], labels: Sequence[str] | None, unit: str) -> list[str]:
+    """Consecutive positions written as one span ("2024-01 to 2024-06"), so a long signal reads as one."""
+    spans, start = [], points[0]
+    for previous, current in zip(points, points[1:] + [None]):
+        if current is None or current != previous + 1:
+            spans.append(_span(start, previous, labels, unit))
+            start = current
+    return spans
 
 
 _MDC_PHRASES = {

@@ -59,14 +59,14 @@ def test_downloads(login_as, data):
     assert len(fhir.parse(json.dumps(bundle))) == 48
 
 
-def test_monthly_form_saves_and_reports_errors_per_field(db, login_as, data):
+def test_monthly_form_saves_and_reports_errors_per_field(db, world, login_as, data):
     lead = login_as("site_lead")
-    bad = lead.post("/outcomes/submit", data={"site": "1", "month": LAST_MONTH, "num-remission": "300",
+    bad = lead.post("/outcomes/submit", data={"site": str(world.own.id), "month": LAST_MONTH, "num-remission": "300",
                                               "den-remission": "200"})
     assert bad.status_code == 422
     assert 'id="num-remission-error"' in bad.get_data(as_text=True)
     before = submissions(db)
-    ok = lead.post("/outcomes/submit", data={"site": str(data.id and 1), "month": LAST_MONTH,
+    ok = lead.post("/outcomes/submit", data={"site": str(world.own.id), "month": LAST_MONTH,
                                              "num-remission": "150", "den-remission": "200"})
     assert ok.status_code == 302
     assert submissions(db) == before + 1

@@ -588,3 +588,15 @@ def test_explain_mdc_chart() -> None:
     assert any("a trend (an improvement)" in s for s in text)
     assert any("below the mean — a shift (a concern)" in s for s in text)
     assert text[-1] == "the target will be met only some of the time"
+
+
+def test_long_signals_read_as_spans():
+    """Many points outside the limits are summarised as spans of months, not one sentence each."""
+    values = [50] * 12 + [90] * 20
+    result = spc.p_chart(values, [100] * 32, freeze=12)
+    labels = [f"2024-{m:02d}" for m in range(1, 13)] + [f"2025-{m:02d}" for m in range(1, 13)] + \
+        [f"2026-{m:02d}" for m in range(1, 9)]
+    sentences = spc.explain_signals(result, "increase", labels=labels)
+    outside = [s for s in sentences if "outside the control limits" in s]
+    assert outside == ["20 months (2025-01 to 2026-08) outside the control limits (above the upper limit) "
+                       "(an improvement)"]

@@ -1,6 +1,9 @@
 """How outcome charts read on a page: one place that turns a measure and a chart into SVG and table rows."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -31,8 +34,36 @@ def _goal(measure: Measure) -> float | None:
     return measure.goal * measure.multiplier if measure.chart_type == ChartType.U else measure.goal
 
 
+_RENDERED: OrderedDict = OrderedDict()
+_RENDERED_SIZE = 1024
+_LOCK = threading.Lock()
+
+
 def measure_chart(measure: Measure, chart: Chart, label: str, *, compact: bool = False,
                   chart_id: str = "chart") -> Markup:
+    """The chart as SVG, rendered once per chart object and viewing (chart objects are cached until the
+    measure's data changes, so a page of 100 small multiples is drawn once, not on every request)."""
+    key = (id(chart), measure.id, measure.data_version, label, compact, chart_id, get_locale_name())
+    with _LOCK:
+        cached = _RENDERED.get(key)
+        if cached is not None and cached[0] is chart:
+            _RENDERED.move_to_end(key)
+            return cached[1]
+    markup = _measure_chart(measure, chart, label, compact=compact, chart_id=chart_id)
+    with _LOCK:
+        _RENDERED[key] = (chart, markup)
+        while len(_RENDERED) > _RENDERED_SIZE:
+            _RENDERED.popitem(last=False)
+    return markup
+
+
+def get_locale_name() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "en")
+
+
+def _measure_chart(measure: Measure, chart: Chart, label: str, *, compact: bool, chart_id: str) -> Markup:
     if not chart.labels:
         return Markup("")
     kind = CHART_NAMES.get(ChartType(measure.chart_type), measure.chart_type)
