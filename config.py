@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -50,6 +51,8 @@ class Config:
     MAIL_SENDER = _env("MAIL_SENDER", "CareCommons <no-reply@carecommons.invalid>")
 
     SOCKETIO_ASYNC_MODE = _env("SOCKETIO_ASYNC_MODE", "threading")
+    #: uploaded files live here, outside the static folder, under server-made names
+    ATTACHMENTS_DIR = Path(_env("ATTACHMENTS_DIR", str(INSTANCE / "attachments")))
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ("en", "es")
     HSTS = False
@@ -63,6 +66,7 @@ class TestConfig(Config):
     REDIS_URL = None
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on
+    ATTACHMENTS_DIR = Path(tempfile.gettempdir()) / "carecommons-test-attachments"
     SERVER_NAME = None
 
 

@@ -67,11 +67,13 @@ def _register_blueprints(app: Flask) -> None:
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
     from app.home.views import bp as home_bp
+    from app.library.views import bp as library_bp
+    from app.library.views import files as files_bp
     from app.outcomes.views import bp as outcomes_bp
     from app.public.views import bp as public_bp
     from app.sites.views import bp as sites_bp
 
-    for blueprint in (home_bp, auth_bp, sites_bp, admin_bp, outcomes_bp, public_bp, api_bp):
+    for blueprint in (home_bp, auth_bp, sites_bp, admin_bp, outcomes_bp, public_bp, library_bp, files_bp, api_bp):
         app.register_blueprint(blueprint)
 
 

@@ -50,13 +50,23 @@ def db_revision(message: str, autogenerate: bool):
 demo_cli = AppGroup("demo", help="The demo network.")
 
 
+def seed_demo(db) -> list[tuple[str, str, str]]:
+    """Every part of the demo network, people and outcomes first, then what members wrote."""
+    from content import demo as content_demo
+    from network import demo
+
+    logins = demo.seed(db)
+    content_demo.seed(db)
+    return logins
+
+
 @demo_cli.command("seed")
 def demo_seed():
     """Load the demo network (idempotent) and print the demo logins."""
     from network import demo
 
     with database().session_factory() as db:
-        logins = demo.seed(db)
+        logins = seed_demo(db)
     click.echo("\nDemo network ready. Sign in at http://127.0.0.1:5000 with any of these")
     click.echo(f"(password for all: {demo.DEMO_PASSWORD}):\n")
     for role, email, where in logins:

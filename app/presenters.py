@@ -46,6 +46,8 @@ def nav_items() -> list[tuple[str, str, str]]:
         items.append(("outcomes.index", url_for("outcomes.index"), str(_l("Outcomes"))))
     else:
         items.append(("public.index", url_for("public.index"), str(_l("Outcomes"))))
+    if access.can(viewer, "library.browse"):
+        items.append(("library.index", url_for("library.index"), str(_l("Library"))))
     if access.can(viewer, "network.view"):
         items.append(("sites.index", url_for("sites.index"), str(_l("Sites"))))
     if access.can(viewer, "people.manage"):

@@ -220,3 +220,110 @@ def _outcomes_tokens(actor, site) -> Decision:
 @rule("measure.manage", "network leaders (define and edit measures)")
 def _measure_manage(actor, _target) -> Decision:
     return _members_only(actor, is_leader(actor))
+
+
+# ---------------------------------------------------------------------------------------------
+# The tool library. Targets are resources (duck-typed: status, is_readable, coauthor_ids).
+
+def coauthors(actor, resource) -> bool:
+    return signed_in(actor) and actor.id in resource.coauthor_ids and bool(actor.memberships)
+
+
+def _in_review(resource) -> bool:
+    return resource.status == "in_review"
+
+
+@rule("library.browse", "every signed-in member")
+def _library_browse(actor, _target) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("library.create", "every signed-in member (they become its first co-author)")
+def _library_create(actor, _target) -> Decision:
+    return _members_only(actor, bool(actor.memberships) if signed_in(actor) else False)
+
+
+@rule("library.view", "published or in-review resources: every member; drafts: co-authors and network leaders")
+def _library_view(actor, resource) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if resource.is_readable or _in_review(resource) or coauthors(actor, resource) or is_leader(actor):
+        return Decision.ALLOW
+    return Decision.HIDDEN
+
+
+@rule("library.view_working", "co-authors and network leaders; every member while it is in review")
+def _library_view_working(actor, resource) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    allowed = coauthors(actor, resource) or is_leader(actor) or _in_review(resource)
+    return Decision.ALLOW if allowed else (Decision.FORBIDDEN if resource.is_readable else Decision.HIDDEN)
+
+
+@rule("library.view_history", "as library.view_working (history shows unpublished revisions)")
+def _library_view_history(actor, resource) -> Decision:
+    return _library_view_working(actor, resource)
+
+
+@rule("library.edit", "co-authors (not once archived)")
+def _library_edit(actor, resource) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if resource.status == "archived":
+        return Decision.FORBIDDEN
+    if coauthors(actor, resource):
+        return Decision.ALLOW
+    return Decision.FORBIDDEN if _library_view(actor, resource) is Decision.ALLOW else Decision.HIDDEN
+
+
+@rule("library.manage_coauthors", "co-authors")
+def _library_manage_coauthors(actor, resource) -> Decision:
+    return _library_edit(actor, resource)
+
+
+@rule("library.suggest", "members who can read it and are not co-authors")
+def _library_suggest(actor, resource) -> Decision:
+    seen = _library_view(actor, resource)
+    if seen is not Decision.ALLOW:
+        return seen
+    return Decision.FORBIDDEN if coauthors(actor, resource) or resource.status == "archived" else Decision.ALLOW
+
+
+@rule("library.decide_suggestion", "co-authors")
+def _library_decide(actor, resource) -> Decision:
+    return _library_edit(actor, resource)
+
+
+@rule("library.comment", "members who can read it")
+def _library_comment(actor, resource) -> Decision:
+    return _library_view(actor, resource)
+
+
+@rule("library.review", "patients, parents, clinicians and site leads who can read it (approval rules in the service)")
+def _library_review(actor, resource) -> Decision:
+    seen = _library_view(actor, resource)
+    if seen is not Decision.ALLOW:
+        return seen
+    reviewer = any(actor.has_role(role) for role in (Role.PATIENT, Role.PARENT, Role.CLINICIAN, Role.SITE_LEAD))
+    return Decision.ALLOW if reviewer else Decision.FORBIDDEN
+
+
+@rule("library.publish", "co-authors and network leaders, once a patient or parent and a clinician approved")
+def _library_publish(actor, resource) -> Decision:
+    if signed_in(actor) and is_leader(actor):
+        return Decision.ALLOW
+    return _library_edit(actor, resource)
+
+
+@rule("library.archive", "co-authors and network leaders")
+def _library_archive(actor, resource) -> Decision:
+    return _library_publish(actor, resource)
+
+
+@rule("library.adopt", "a site lead, for their own site")
+def _library_adopt(actor, site) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if leads_site(actor, site.id):
+        return Decision.ALLOW
+    return Decision.FORBIDDEN if member_of_site(actor, site.id) or is_leader(actor) else Decision.HIDDEN

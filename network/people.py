@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from network import access, audit, outbox, passwords, tokens
-from network.roles import NETWORK_ROLES, SITE_ROLES, Role  # noqa: F401 (re-exported)
+from network.roles import NETWORK_ROLES, ROLE_PRIORITY, SITE_ROLES, Role  # noqa: F401 (re-exported)
 from network.db import Base, utcnow
 from network.errors import Conflict, Invalid, NotFound
 
@@ -748,3 +748,15 @@ def patients_of(db: Session, parent: User) -> list[User]:
 
 def new_member_count(db: Session, since: datetime) -> int:
     return db.scalar(select(func.count(User.id)).where(User.created_at >= since)) or 0
+
+
+def acting_role(actor, requested: str | None = None, *, allowed=None) -> str:
+    """The role a person acts in for one action: the one they chose (it must be theirs), or their
+    first role by ROLE_PRIORITY. Stored on revisions, approvals, messages and stories, so
+    "co-produced" and the network-health figures count it."""
+    held = [role for role in ROLE_PRIORITY if role in actor.roles and (allowed is None or role in allowed)]
+    if requested:
+        if requested in {role.value for role in held}:
+            return requested
+        raise Invalid({"acting_role": ["Choose one of the roles you hold."]})
+    return held[0].value if held else ""

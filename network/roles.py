@@ -28,3 +28,7 @@ class Role(enum.StrEnum):
 
 SITE_ROLES = (Role.PATIENT, Role.PARENT, Role.CLINICIAN, Role.SITE_LEAD)
 NETWORK_ROLES = (Role.NETWORK_LEADER, Role.MODERATOR)
+
+
+#: the order in which a person's roles are tried when they do not say which one they act in
+ROLE_PRIORITY = (Role.PATIENT, Role.PARENT, Role.CLINICIAN, Role.SITE_LEAD, Role.NETWORK_LEADER, Role.MODERATOR)

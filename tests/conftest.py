@@ -77,10 +77,18 @@ def engine(database_url):
     import content.models  # noqa: F401
     import network.models  # noqa: F401
 
+    from content import search
+
     engine = make_engine(database_url)
+    with engine.begin() as connection:
+        search.drop_schema(connection)
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        search.create_schema(connection)
     yield engine
+    with engine.begin() as connection:
+        search.drop_schema(connection)
     Base.metadata.drop_all(engine)
     engine.dispose()
 

@@ -12,16 +12,15 @@ def main() -> None:
     from alembic import command
 
     from app import create_app
-    from app.cli import alembic_config
+    from app.cli import alembic_config, seed_demo
     from app.extensions import socketio
-    from network import demo
 
     app = create_app()
     app.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
     command.upgrade(alembic_config(app.config["DATABASE_URL"]), "head")
     with app.app_context():
         with app.extensions["carecommons.db"].session_factory() as db:
-            demo.seed(db)
+            seed_demo(db)
     print(f"live server on 127.0.0.1:{port}", flush=True)
     socketio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False,
                  log_output=False)

@@ -7,6 +7,7 @@ Network roles hold no site, so for them own and other are the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Callable
 
 import pytest
@@ -25,7 +26,7 @@ class Route:
     endpoint: str
     url: Callable[[Any, Any], str]  # (world, target site) -> url
     expect: dict[str, Any]          # actor -> status or (own, other)
-    data: dict | None = None
+    data: dict | Callable[[Any, Any], dict] | None = None
 
 
 def membership_at(db, site, role="clinician"):
@@ -164,6 +165,111 @@ ROUTES = [
     Route("GET", "api.get_measure_reports", lambda w, s: "/api/v1/fhir/MeasureReport", ANON_401),
 ]
 
+def _library_world(db, world):
+    """A published handbook co-authored by the own-site parent, with a suggestion, a comment, an
+    adoption at each site and an attachment; and a draft only its author may see."""
+    import io
+
+    from PIL import Image
+
+    from app.library.views import store
+    from content import library
+    from tests.library_fixtures import make_resource, publish
+
+    parent = world.user("parent")
+    world.resource = make_resource(db, parent)
+    publish(db, world, world.resource, approvers=("patient", "clinician"))
+    world.draft = make_resource(db, parent, title="Secret draft")
+    world.suggestion = library.suggest(db, world.user("clinician", "other"), world.resource.id,
+                                       base_revision_id=world.resource.current_revision_id, title="Handbook",
+                                       body="Better words.", summary="Better")
+    world.comment = library.add_comment(db, world.user("patient", "other"), world.resource.id, body="Thanks")
+    for where in ("own", "other"):
+        site = world.own if where == "own" else world.other
+        library.adopt(db, world.user("site_lead", where), world.resource.id, site_id=site.id, since=date(2025, 1, 1))
+    png = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(png, "PNG")
+    from flask import current_app  # noqa: F401  (the store needs the app's config)
+    world.attachment = None
+    world.png = png.getvalue()
+
+
+def _attachment_url(w, s):
+    from app.library.views import store  # noqa: F401
+    from content import attachments, library
+
+    root = __import__("config").TestConfig.ATTACHMENTS_DIR
+    row = library.attach(w.db, w.user("parent"), w.resource.id, w.png, label="chart.png",
+                         store=attachments.FileStore(root))
+    return f"/attachments/{row.stored_name}"
+
+
+def _r(w, suffix=""):
+    return f"/library/{w.resource.slug}{suffix}"
+
+
+COAUTHOR_ONLY = {"anonymous": 302, "patient": 403, "parent": 200, "clinician": 403, "site_lead": 403,
+                 "network_leader": 403, "moderator": 403}
+
+
+def coauthor_only(status, others=403):
+    return {**{a: others for a in ACTORS}, "anonymous": 302, "parent": status}
+
+
+WORKING = {**COAUTHOR_ONLY, "network_leader": 200}
+NOT_COAUTHORS = {"anonymous": 302, "patient": 200, "parent": 403, "clinician": 200, "site_lead": 200,
+                 "network_leader": 200, "moderator": 200}
+ADOPTERS = {"anonymous": 302, "patient": (403, 404), "parent": (403, 404), "clinician": (403, 404),
+            "site_lead": (302, 404), "network_leader": 403, "moderator": 404}
+MEMBERS_401 = {"anonymous": 401, **{a: 200 for a in ACTORS[1:]}}
+
+LIBRARY_ROUTES = [
+    Route("GET", "library.index", lambda w, s: "/library/", MEMBERS),
+    Route("GET", "library.show", lambda w, s: _r(w), MEMBERS),
+    Route("GET", "library.show", lambda w, s: f"/library/{w.draft.slug}",
+          {**{a: 404 for a in ACTORS}, "anonymous": 302, "parent": 200, "network_leader": 200}),
+    Route("GET", "library.print_view", lambda w, s: _r(w, "/print"), MEMBERS),
+    Route("GET", "library.source", lambda w, s: _r(w, ".md"), MEMBERS),
+    Route("GET", "library.new", lambda w, s: "/library/new", MEMBERS),
+    Route("POST", "library.new", lambda w, s: "/library/new", {"anonymous": 302, **{a: 422 for a in ACTORS[1:]}},
+          data={"title": ""}),
+    Route("GET", "library.edit", lambda w, s: _r(w, "/edit"), COAUTHOR_ONLY),
+    Route("POST", "library.edit", lambda w, s: _r(w, "/edit"), coauthor_only(422), data={"title": ""}),
+    Route("POST", "library.preview", lambda w, s: "/library/preview", MEMBERS, data={"body": "# Hi"}),
+    Route("POST", "library.autosave", lambda w, s: _r(w, "/autosave"), COAUTHOR_ONLY,
+          data=lambda w, s: {"body": "draft", "title": "t", "base_revision_id": w.resource.current_revision_id}),
+    Route("POST", "library.update_meta", lambda w, s: _r(w, "/meta"), coauthor_only(422)),
+    Route("POST", "library.add_coauthor", lambda w, s: _r(w, "/coauthors"), coauthor_only(422)),
+    Route("POST", "library.remove_coauthor", lambda w, s: _r(w, f"/coauthors/{w.user('parent').id}/remove"),
+          coauthor_only(409)),
+    Route("GET", "library.history", lambda w, s: _r(w, "/history"), WORKING),
+    Route("GET", "library.revision", lambda w, s: _r(w, "/revisions/1"), WORKING),
+    Route("GET", "library.compare", lambda w, s: _r(w, "/compare?a=1&b=1"), WORKING),
+    Route("POST", "library.restore", lambda w, s: _r(w, "/revisions/1/restore"), coauthor_only(422)),
+    Route("GET", "library.suggest", lambda w, s: _r(w, "/suggest"), NOT_COAUTHORS),
+    Route("POST", "library.suggest", lambda w, s: _r(w, "/suggest"),
+          {a: (422 if v == 200 else v) for a, v in NOT_COAUTHORS.items()}, data={"title": ""}),
+    Route("GET", "library.suggestion", lambda w, s: _r(w, f"/suggestions/{w.suggestion.id}"), COAUTHOR_ONLY),
+    Route("POST", "library.suggestion", lambda w, s: _r(w, f"/suggestions/{w.suggestion.id}"), coauthor_only(302)),
+    Route("POST", "library.comment", lambda w, s: _r(w, "/comments"), {"anonymous": 302, **{a: 422 for a in ACTORS[1:]}}),
+    Route("POST", "library.resolve_comment", lambda w, s: _r(w, f"/comments/{w.comment.id}/resolve"),
+          coauthor_only(302)),
+    Route("POST", "library.submit_review", lambda w, s: _r(w, "/submit-review"), coauthor_only(422)),
+    Route("POST", "library.review", lambda w, s: _r(w, "/review"),
+          {"anonymous": 302, "patient": 409, "parent": 409, "clinician": 409, "site_lead": 409,
+           "network_leader": 403, "moderator": 403}),
+    Route("POST", "library.publish", lambda w, s: _r(w, "/publish"), {**coauthor_only(409), "network_leader": 409}),
+    Route("POST", "library.archive", lambda w, s: _r(w, "/archive"), {**coauthor_only(302), "network_leader": 302}),
+    Route("POST", "library.adopt", lambda w, s: _r(w, "/adopt"), ADOPTERS,
+          data=lambda w, s: {"site": s.id, "since": "2025-03"}),
+    Route("POST", "library.unadopt", lambda w, s: _r(w, f"/adopt/{s.id}/remove"), ADOPTERS),
+    Route("POST", "library.attach", lambda w, s: _r(w, "/attachments"), coauthor_only(422)),
+    Route("GET", "files.attachment", _attachment_url, MEMBERS),
+    Route("GET", "api.list_resources", lambda w, s: "/api/v1/resources", MEMBERS_401),
+    Route("GET", "api.show_resource", lambda w, s: f"/api/v1/resources/{w.resource.slug}", MEMBERS_401),
+]
+ROUTES += LIBRARY_ROUTES
+
 #: endpoints that need no entry: files anyone may fetch
 EXEMPT = {"static"}
 
@@ -196,10 +302,13 @@ def test_access(db, world, login_as, route, actor, where, status):
     measure = add_measure(db)
     for site in (world.own, world.other):
         add_figures(db, site, measure, [(m, 60, 100) for m in months(2025, 6)])
+    if route.endpoint.startswith(("library.", "files.", "api.list_resources", "api.show_resource")):
+        _library_world(db, world)
     site = world.own if where == "own" else world.other
     url = route.url(world, site)
     client = login_as(actor)
-    response = client.open(url, method=route.method, data=route.data or {})
+    data = route.data(world, site) if callable(route.data) else route.data
+    response = client.open(url, method=route.method, data=data or {})
     assert response.status_code == status, f"{route.method} {url} as {actor} ({where} site)"
     if status == 302 and actor == "anonymous" and route.endpoint not in ("auth.logout", "outcomes.index"):
         assert "/login" in response.headers["Location"]

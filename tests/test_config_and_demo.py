@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 import config as config_module
-from network import access, demo
+from network import access
 from network.people import CareLink, Membership, Site, User
 from network.roles import Role
 
@@ -33,10 +33,16 @@ def test_embedded_default_needs_no_setting(monkeypatch):
 
 
 def test_demo_network_is_complete_and_idempotent(db):
-    logins = demo.seed(db)
+    from app.cli import seed_demo
+    from content.library import Resource
+
+    logins = seed_demo(db)
+    resources = db.scalar(select(func.count(Resource.id)))
+    assert resources >= 8
     counts = (db.scalar(select(func.count(User.id))), db.scalar(select(func.count(Membership.id))),
               db.scalar(select(func.count(CareLink.id))))
-    demo.seed(db)
+    seed_demo(db)
+    assert db.scalar(select(func.count(Resource.id))) == resources
     assert (db.scalar(select(func.count(User.id))), db.scalar(select(func.count(Membership.id))),
             db.scalar(select(func.count(CareLink.id)))) == counts
     assert db.scalar(select(func.count(Site.id))) >= 12

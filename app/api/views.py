@@ -147,3 +147,49 @@ def get_measure_reports():
     bundle = fhir.export_bundle(outcome_reports.fhir_rows(db, who, selected),
                                 base_url=request.host_url.rstrip("/"), generated_at=utcnow())
     return jsonify(bundle)
+
+
+# ---------------------------------------------------------------------------------------------
+# The library, read-only
+
+def _resource_json(db, resource, *, full: bool = False) -> dict:
+    from content import library
+    from content.markdown import render
+
+    published = db.get(library.Revision, resource.published_revision_id)
+    data = {"slug": resource.slug, "title": published.title, "type": resource.type, "audience": resource.audience,
+            "language": resource.language, "tags": resource.tags, "revision": published.number,
+            "published_at": resource.published_at.isoformat() if resource.published_at else None,
+            "translation_of": resource.translation_of.slug if resource.translation_of else None}
+    if full:
+        data.update(markdown=published.body, html=render(published.body, toc=True),
+                    coproduction=library.coproduction(db, resource),
+                    adopted_by=[a.site.name for a in library.adoptions_of(db, resource)])
+    return data
+
+
+@bp.route("/resources")
+def list_resources():
+    """Published library resources, newest first (?type=, ?language=, ?limit= up to 100, ?offset=)."""
+    from content import library
+
+    db = get_db()
+    who = api_actor()
+    limit = min(max(request.args.get("limit", 50, type=int), 1), 100)
+    offset = max(request.args.get("offset", 0, type=int), 0)
+    rows = library.readable(db, who, limit=limit, offset=offset, type_=request.args.get("type") or None,
+                            language=request.args.get("language") or None)
+    return jsonify(resources=[_resource_json(db, r) for r in rows], limit=limit, offset=offset)
+
+
+@bp.route("/resources/<slug>")
+def show_resource(slug: str):
+    """One published resource: its Markdown, its rendered HTML and who co-produced it."""
+    from content import library
+    from network.errors import NotFound
+
+    db = get_db()
+    resource = library.by_slug(db, api_actor(), slug)
+    if not resource.is_readable:
+        raise NotFound("No such published resource.")
+    return jsonify(_resource_json(db, resource, full=True))
