@@ -118,8 +118,8 @@ _TASK_MARKER_RE = re.compile(r"\[([ xX])\](?:\s+|$)")
 # nh3, so a fixed token would be guessable).
 _CHECKBOX_TOKEN_PREFIX = f"cc-checkbox-{secrets.token_hex(8)}-"
 _CHECKBOXES: dict[str, str] = {
-    f"{_CHECKBOX_TOKEN_PREFIX}x": '<input type="checkbox" disabled checked>',
-    f"{_CHECKBOX_TOKEN_PREFIX}o": '<input type="checkbox" disabled>',
+    f"{_CHECKBOX_TOKEN_PREFIX}x": '<input type="checkbox" disabled checked aria-label="done">',
+    f"{_CHECKBOX_TOKEN_PREFIX}o": '<input type="checkbox" disabled aria-label="to do">',
 }
 
 # The image prefix in force for the clean running on this thread/task. The

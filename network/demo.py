@@ -124,7 +124,9 @@ def seed(db: Session) -> list[tuple[str, str, str]]:
         family = rng.choice(LAST)
         parent = person(f"parent.{slug}", f"{rng.choice(FIRST)} {family}")
         member(parent, Role.PARENT, site)
-        teen = person(f"patient.{slug}", f"{rng.choice(FIRST)} {family}", birth_year=2026 - rng.randint(13, 17))
+        parent_first = parent.full_name.split()[0]
+        teen_first = rng.choice([name for name in FIRST if name != parent_first])
+        teen = person(f"patient.{slug}", f"{teen_first} {family}", birth_year=2026 - rng.randint(13, 17))
         member(teen, Role.PATIENT, site)
         link(parent, teen)
         if index < 4:  # some families have a young child with no sign-in of their own

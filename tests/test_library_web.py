@@ -166,3 +166,19 @@ def test_xss_in_a_resource_never_reaches_the_page_as_code(db, world, login_as):
     page = login_as("parent").get(f"/library/{resource.slug}").get_data(as_text=True)
     assert "onerror=alert" not in page.replace("&lt;img src=x onerror=alert(1)&gt;", "")
     assert "javascript:alert" not in page and "<script>alert(2)" not in page
+
+
+def test_adoption_appears_on_the_sites_charts(db, world, login_as):
+    from datetime import date
+
+    from tests.outcome_fixtures import add_figures, add_measure, months
+
+    measure = add_measure(db)
+    add_figures(db, world.own, measure, [(m, 60, 100) for m in months(2025, 12)])
+    resource = make_resource(db, world.user("parent"))
+    publish(db, world, resource)
+    library.adopt(db, world.user("site_lead"), resource.id, site_id=world.own.id, since=date(2025, 6, 1))
+    page = login_as("patient").get("/outcomes/remission/sites/own-site").get_data(as_text=True)
+    assert "Adopted: Handbook for families" in page
+    other = login_as("patient").get("/outcomes/sites/other-site").get_data(as_text=True)
+    assert "Adopted:" not in other

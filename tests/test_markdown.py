@@ -34,7 +34,7 @@ SAFE_TAGS = {
 SAFE_ATTRIBUTES = {
     "a": {"href", "title", "rel", "class"},
     "img": {"src", "alt", "title"},
-    "input": {"type", "disabled", "checked"},
+    "input": {"type", "disabled", "checked", "aria-label"},
     "li": {"id", "class"},
     "sup": {"id"},
     "ol": {"start"},
@@ -360,9 +360,10 @@ def test_fenced_code_is_escaped() -> None:
 
 def test_checklist_items_are_disabled_checkboxes() -> None:
     out = md.render(FEATURE_DOC)
-    assert '<li class="task-list-item"><input type="checkbox" disabled> Morning medication</li>' in out
+    assert ('<li class="task-list-item"><input type="checkbox" disabled aria-label="to do"> Morning medication</li>'
+            in out)
     assert (
-        '<li class="task-list-item"><input type="checkbox" disabled checked> '
+        '<li class="task-list-item"><input type="checkbox" disabled checked aria-label="done"> '
         "Breakfast <strong>done</strong></li>"
     ) in out
     assert "<li>plain item</li>" in out

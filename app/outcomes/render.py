@@ -40,16 +40,16 @@ _LOCK = threading.Lock()
 
 
 def measure_chart(measure: Measure, chart: Chart, label: str, *, compact: bool = False,
-                  chart_id: str = "chart") -> Markup:
+                  chart_id: str = "chart", adoptions: tuple = ()) -> Markup:
     """The chart as SVG, rendered once per chart object and viewing (chart objects are cached until the
     measure's data changes, so a page of 100 small multiples is drawn once, not on every request)."""
-    key = (id(chart), measure.id, measure.data_version, label, compact, chart_id, get_locale_name())
+    key = (id(chart), measure.id, measure.data_version, label, compact, chart_id, get_locale_name(), adoptions)
     with _LOCK:
         cached = _RENDERED.get(key)
         if cached is not None and cached[0] is chart:
             _RENDERED.move_to_end(key)
             return cached[1]
-    markup = _measure_chart(measure, chart, label, compact=compact, chart_id=chart_id)
+    markup = _measure_chart(measure, chart, label, compact=compact, chart_id=chart_id, adoptions=adoptions)
     with _LOCK:
         _RENDERED[key] = (chart, markup)
         while len(_RENDERED) > _RENDERED_SIZE:
@@ -63,7 +63,8 @@ def get_locale_name() -> str:
     return str(get_locale() or "en")
 
 
-def _measure_chart(measure: Measure, chart: Chart, label: str, *, compact: bool, chart_id: str) -> Markup:
+def _measure_chart(measure: Measure, chart: Chart, label: str, *, compact: bool, chart_id: str,
+                   adoptions: tuple) -> Markup:
     if not chart.labels:
         return Markup("")
     kind = CHART_NAMES.get(ChartType(measure.chart_type), measure.chart_type)
@@ -72,6 +73,7 @@ def _measure_chart(measure: Measure, chart: Chart, label: str, *, compact: bool,
                     measure=measure.name, unit=unit, label=label, first=chart.labels[0], last=chart.labels[-1],
                     kind=kind)
     annotations = [{"index": i, "label": _("Figures revised"), "kind": "revised"} for i in sorted(chart.revised)]
+    annotations += adoption_marks(chart, adoptions)
     return charts.control_chart_svg(chart.result, chart.labels, title=f"{measure.name} — {label}",
                                     description=description, better=measure.better, goal=_goal(measure),
                                     percent=_percent(measure), annotations=annotations, compact=compact,
@@ -101,3 +103,10 @@ def funnel_chart(measure: Measure, funnel: Funnel, *, chart_id: str = "funnel") 
 
 def _labels_in_result_order(funnel: Funnel) -> list[str]:
     return list(funnel.result.labels or []) if funnel.result is not None and funnel.result.labels else []
+
+
+def adoption_marks(chart: Chart, adoptions: tuple) -> list[dict]:
+    """Library tools the site adopted, on the month they came into use: (("YYYY-MM", title), ...)."""
+    index = {month: i for i, month in enumerate(chart.labels)}
+    return [{"index": index[month], "label": _("Adopted: %(title)s", title=title), "kind": "adoption"}
+            for month, title in adoptions if month in index]

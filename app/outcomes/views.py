@@ -14,6 +14,7 @@ from app.extensions import get_db
 from app.outcomes.forms import MeasureForm, TokenForm, UploadForm
 from app.web import actor, apply_errors
 from content.markdown import render as render_markdown
+from content import library
 from network import access, fhir, outcome_reports, outcomes, people
 from network.db import utcnow
 from network.errors import Invalid
@@ -61,6 +62,11 @@ def overview(key: str):
                            query=query, signals_only=signals_only, charts=charts)
 
 
+def site_adoptions(db, site) -> tuple:
+    """The library tools this site adopted, as chart annotations: (("YYYY-MM", title), ...)."""
+    return tuple(sorted((outcomes.month_key(a.since), a.resource.title) for a in library.adoptions_at(db, [site.id])))
+
+
 def _period(months: list[date]) -> tuple[date, date]:
     """The period asked for (?start=YYYY-MM&end=YYYY-MM), by default the last 12 months with data."""
     if not months:
@@ -93,7 +99,7 @@ def site(slug: str):
     db = get_db()
     access.require(actor(), "outcomes.view")
     site_row = people.site_by_slug(db, actor(), slug)
-    return render_template("outcomes/site.html", site=site_row,
+    return render_template("outcomes/site.html", site=site_row, adoptions=site_adoptions(db, site_row),
                            overview=outcome_reports.site_overview(db, actor(), site_row), charts=charts,
                            may_submit=access.can(actor(), "outcomes.submit", site_row),
                            may_manage_tokens=access.can(actor(), "outcomes.manage_tokens", site_row))
@@ -107,6 +113,7 @@ def site_measure(key: str, slug: str):
     site_row = people.site_by_slug(db, actor(), slug)
     chart = outcome_reports.site_chart(db, actor(), measure, site_row)
     return render_template("outcomes/site_measure.html", measure=measure, site=site_row, chart=chart, charts=charts,
+                           adoptions=site_adoptions(db, site_row),
                            label=site_label(actor(), site_row))
 
 
