@@ -72,8 +72,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.outcomes.views import bp as outcomes_bp
     from app.public.views import bp as public_bp
     from app.sites.views import bp as sites_bp
+    from app.stories.views import bp as stories_bp
+    from app.stories.views import moderation as moderation_bp
 
-    for blueprint in (home_bp, auth_bp, sites_bp, admin_bp, outcomes_bp, public_bp, library_bp, files_bp, api_bp):
+    for blueprint in (home_bp, auth_bp, sites_bp, admin_bp, outcomes_bp, public_bp, library_bp, files_bp, stories_bp,
+                      moderation_bp, api_bp):
         app.register_blueprint(blueprint)
 
 

@@ -48,8 +48,11 @@ def nav_items() -> list[tuple[str, str, str]]:
         items.append(("public.index", url_for("public.index"), str(_l("Outcomes"))))
     if access.can(viewer, "library.browse"):
         items.append(("library.index", url_for("library.index"), str(_l("Library"))))
+    items.append(("stories.index", url_for("stories.index"), str(_l("Stories"))))
     if access.can(viewer, "network.view"):
         items.append(("sites.index", url_for("sites.index"), str(_l("Sites"))))
+    if access.can(viewer, "story.moderate"):
+        items.append(("moderation.queue", url_for("moderation.queue"), str(_l("Moderation"))))
     if access.can(viewer, "people.manage"):
         items.append(("admin.index", url_for("admin.index"), str(_l("Admin"))))
     return items

@@ -26,6 +26,7 @@ Page timings are taken after one warm-up request per page (template compilation)
 from __future__ import annotations
 
 import argparse
+import logging
 import multiprocessing
 import os
 import random
@@ -54,6 +55,8 @@ from network import models as network_models  # noqa: E402,F401
 from network import passwords  # noqa: E402
 from network.db import Base, make_engine, make_session_factory  # noqa: E402
 from network.people import Membership, Site, User, session_token  # noqa: E402
+
+logging.getLogger("alembic").setLevel(logging.WARNING)   # the app imports alembic, whose set-up chatter is noise here
 
 PG_URL = "postgresql+psycopg://127.0.0.1:5432/test"
 PG_SCHEMA = "bench_library"
@@ -497,12 +500,13 @@ class Report:
         self.lines.append(line)
         print(line)
 
-    def percentiles(self, name: str, times: list[float], target_ms: float, extra: str = "") -> None:
+    def percentiles(self, name: str, times: list[float], target_ms: float, extra: str = "",
+                    target_note: str = "") -> None:
         p50, p95 = p50_p95(times)
         verdict = p50 <= target_ms
         note = "" if p95 <= target_ms or not verdict else f" (p95 over {target_ms:.0f} ms)"
         self.add(name, f"p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(times)}{extra}{note}",
-                 f"p50 <= {target_ms:.0f} ms", verdict)
+                 f"p50 <= {target_ms:.0f} ms{target_note}", verdict)
 
 
 def run(label: str, url: str) -> Report:
@@ -538,7 +542,8 @@ def run(label: str, url: str) -> Report:
                                       for (t, q), (_q, n) in zip(slowest, sample)))
     timed_get(reader, "/library/?q=" + quote(typed[-1]))
     times = [timed_get(reader, "/library/?q=" + quote(q)) for q in typed[:SEARCH_PAGES]]
-    report.percentiles("search page /library/?q=", times, SEARCH_TARGET_MS, " requests")
+    report.percentiles("search page /library/?q=", times, SEARCH_TARGET_MS, " requests",
+                       target_note=", the service's target applied to the page")
 
     # 2. the resource page
     with session_factory() as db:

@@ -327,3 +327,53 @@ def _library_adopt(actor, site) -> Decision:
     if leads_site(actor, site.id):
         return Decision.ALLOW
     return Decision.FORBIDDEN if member_of_site(actor, site.id) or is_leader(actor) else Decision.HIDDEN
+
+
+# ---------------------------------------------------------------------------------------------
+# Personal narratives. Targets are stories (duck-typed: status, visibility, site_id, author_id).
+
+@rule("story.read", "published: by its visibility (public: anyone; network: members; site: that site's members); "
+                    "unpublished: its author and moderators")
+def _story_read(actor, story) -> Decision:
+    if story.status == "published":
+        if story.visibility == "public":
+            return Decision.ALLOW
+        if not signed_in(actor):
+            return Decision.SIGN_IN
+        if story.visibility == "network" or is_moderator(actor) or is_leader(actor):
+            return Decision.ALLOW
+        return Decision.ALLOW if member_of_site(actor, story.site_id) else Decision.HIDDEN
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    return Decision.ALLOW if actor.id == story.author_id or is_moderator(actor) else Decision.HIDDEN
+
+
+@rule("story.tell", "every signed-in member")
+def _story_tell(actor, _target) -> Decision:
+    return _members_only(actor, bool(actor.memberships) if signed_in(actor) else False)
+
+
+@rule("story.edit", "the author (edit, narrow who reads it, withdraw, delete)")
+def _story_edit(actor, story) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if actor.id == story.author_id:
+        return Decision.ALLOW
+    return Decision.FORBIDDEN if _story_read(actor, story) is Decision.ALLOW else Decision.HIDDEN
+
+
+@rule("story.respond", "signed-in members who can read it ('this helped me', comments)")
+def _story_respond(actor, story) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    return _story_read(actor, story)
+
+
+@rule("story.moderate", "moderators")
+def _story_moderate(actor, _target) -> Decision:
+    return _members_only(actor, is_moderator(actor))
+
+
+@rule("story.feature", "network leaders")
+def _story_feature(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor))

@@ -270,6 +270,79 @@ LIBRARY_ROUTES = [
 ]
 ROUTES += LIBRARY_ROUTES
 
+
+def _stories_world(db, world):
+    """A published network story and a pending one by the own-site parent, a teen's story waiting for
+    that parent, a comment and a report."""
+    from content import narratives
+
+    parent, moderator = world.user("parent"), world.user("moderator", "network")
+    base = dict(body="A story.", tags=["school"], visibility="network", byline_choice="first")
+    world.story = narratives.tell(db, parent, title="Published", **base)
+    narratives.moderate(db, moderator, world.story.id, decision="approve")
+    world.pending_story = narratives.tell(db, parent, title="Pending", **base)
+    world.teen_story = narratives.tell(db, world.user("patient"), title="Teen", **base)
+    world.story_comment = narratives.comment(db, world.user("clinician"), world.story.id, body="Thanks")
+    world.report = narratives.report(db, world.user("clinician"), object_type="story", object_id=world.story.id,
+                                     reason="Check this")
+
+
+def _s(w, suffix=""):
+    return f"/stories/{w.story.id}{suffix}"
+
+
+AUTHOR_ONLY = {"anonymous": 302, "patient": 403, "parent": 200, "clinician": 403, "site_lead": 403,
+               "network_leader": 403, "moderator": 403}
+
+
+def author_only(status):
+    return {**AUTHOR_ONLY, "parent": status}
+
+
+MODERATORS = {**{a: 403 for a in ACTORS}, "anonymous": 302, "moderator": 200}
+
+
+def moderators(status):
+    return {**MODERATORS, "moderator": status}
+
+
+MEMBERS_422 = {"anonymous": 302, **{a: 422 for a in ACTORS[1:]}}
+
+STORY_ROUTES = [
+    Route("GET", "stories.index", lambda w, s: "/stories/", EVERYONE),
+    Route("GET", "stories.show", lambda w, s: _s(w), MEMBERS),
+    Route("GET", "stories.show", lambda w, s: f"/stories/{w.pending_story.id}",
+          {**{a: 404 for a in ACTORS}, "anonymous": 302, "parent": 200, "moderator": 200}),
+    Route("GET", "stories.new", lambda w, s: "/stories/new", MEMBERS),
+    Route("POST", "stories.new", lambda w, s: "/stories/new", MEMBERS_422, data={"title": ""}),
+    Route("GET", "stories.mine", lambda w, s: "/stories/mine", MEMBERS),
+    Route("GET", "stories.edit", lambda w, s: _s(w, "/edit"), AUTHOR_ONLY),
+    Route("POST", "stories.edit", lambda w, s: _s(w, "/edit"), author_only(422), data={"title": ""}),
+    Route("POST", "stories.narrow", lambda w, s: _s(w, "/narrow"), author_only(302)),
+    Route("POST", "stories.withdraw", lambda w, s: _s(w, "/withdraw"), author_only(302)),
+    Route("POST", "stories.delete", lambda w, s: _s(w, "/delete"), author_only(302)),
+    Route("POST", "stories.agree", lambda w, s: f"/stories/{w.teen_story.id}/agree",
+          {**{a: 404 for a in ACTORS}, "anonymous": 302, "parent": 302}),
+    Route("POST", "stories.helped", lambda w, s: _s(w, "/helped"), {a: 302 for a in ACTORS}),
+    Route("POST", "stories.comment", lambda w, s: _s(w, "/comments"), MEMBERS_422),
+    Route("POST", "stories.report", lambda w, s: _s(w, "/report"), MEMBERS_422),
+    Route("POST", "stories.report_comment", lambda w, s: f"/stories/comments/{w.story_comment.id}/report",
+          MEMBERS_422),
+    Route("POST", "stories.feature", lambda w, s: _s(w, "/feature"), {**leaders(302), "anonymous": 302}),
+    Route("GET", "stories.feed", lambda w, s: "/stories/feed.atom", EVERYONE),
+    Route("GET", "moderation.queue", lambda w, s: "/moderation/", MODERATORS),
+    Route("GET", "moderation.review_story", lambda w, s: f"/moderation/stories/{w.pending_story.id}", MODERATORS),
+    Route("POST", "moderation.review_story", lambda w, s: f"/moderation/stories/{w.pending_story.id}",
+          moderators(422)),
+    Route("POST", "moderation.review_comment", lambda w, s: f"/moderation/comments/{w.story_comment.id}",
+          moderators(302)),
+    Route("POST", "moderation.close_report", lambda w, s: f"/moderation/reports/{w.report.id}/close",
+          moderators(422)),
+    Route("GET", "api.list_stories", lambda w, s: "/api/v1/stories", EVERYONE),
+    Route("GET", "api.show_story", lambda w, s: f"/api/v1/stories/{w.story.id}", {**MEMBERS, "anonymous": 401}),
+]
+ROUTES += STORY_ROUTES
+
 #: endpoints that need no entry: files anyone may fetch
 EXEMPT = {"static"}
 
@@ -304,6 +377,8 @@ def test_access(db, world, login_as, route, actor, where, status):
         add_figures(db, site, measure, [(m, 60, 100) for m in months(2025, 6)])
     if route.endpoint.startswith(("library.", "files.", "api.list_resources", "api.show_resource")):
         _library_world(db, world)
+    if route.endpoint.startswith(("stories.", "moderation.", "api.list_stories", "api.show_story")):
+        _stories_world(db, world)
     site = world.own if where == "own" else world.other
     url = route.url(world, site)
     client = login_as(actor)

@@ -193,3 +193,39 @@ def show_resource(slug: str):
     if not resource.is_readable:
         raise NotFound("No such published resource.")
     return jsonify(_resource_json(db, resource, full=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# Stories, read-only: the same visibility and bylines as the pages
+
+def _story_json(db, story, *, full: bool = False) -> dict:
+    from content import narratives
+    from content.markdown import render
+
+    data = {"id": story.id, "title": story.title, "byline": narratives.byline(story), "tags": story.tags,
+            "visibility": story.visibility, "published_at": story.published_at.isoformat() if story.published_at else None}
+    if full:
+        data.update(html=render(story.body), helped=narratives.helped_counts(db, [story.id]).get(story.id, 0))
+    return data
+
+
+@bp.route("/stories")
+def list_stories():
+    """Published stories this caller may read (public ones for everyone)."""
+    from content import narratives
+
+    db = get_db()
+    return jsonify(stories=[_story_json(db, s) for s in narratives.browse(db, api_actor())])
+
+
+@bp.route("/stories/<int:story_id>")
+def show_story(story_id: int):
+    """One story, if this caller may read it (410 once withdrawn)."""
+    from content import narratives
+    from network.errors import NotFound
+
+    db = get_db()
+    story = narratives.get(db, api_actor(), story_id)
+    if not story.is_readable:
+        raise NotFound("No such published story.")
+    return jsonify(_story_json(db, story, full=True))
