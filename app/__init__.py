@@ -35,8 +35,9 @@ def create_app(config=None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
 
-    from app import cli
+    from app import cli, live
     cli.init_app(app)
+    live.init_app(app)
     return app
 
 

@@ -282,7 +282,7 @@ def batches():
                 batch.revisions.append({
                     "id": revision_id, "resource_id": resource_id, "number": number, "title": name, "body": body,
                     "summary": "First draft" if number == 1 else rng.choice(SUMMARIES), "author_id": author,
-                    "acting_role": roles[author] if author != LEAD_ID else "clinician", "kind": "edit",
+                    "acting_role": roles[author] if author != LEAD_ID else "site_lead", "kind": "edit",
                     "parent_id": ids[-1] if ids else None, "created_at": when})
                 ids.append(revision_id)
                 bodies.append(body)
@@ -510,7 +510,8 @@ class Report:
 
 
 def run(label: str, url: str) -> Report:
-    print(f"\n== {label}: {RESOURCES:,} resources, {REVISIONS:,} revisions")
+    print(f"\n== {label}: {RESOURCES:,} resources, {REVISIONS:,} revisions "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores when it starts)")
     engine = build(url)
     report = Report(label)
     app = app_for(engine)

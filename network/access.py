@@ -377,3 +377,49 @@ def _story_moderate(actor, _target) -> Decision:
 @rule("story.feature", "network leaders")
 def _story_feature(actor, _target) -> Decision:
     return _members_only(actor, is_leader(actor))
+
+
+# ---------------------------------------------------------------------------------------------
+# Learning sessions. Targets: sessions (facilitator_ids, room_is_open) and room entries (registered).
+
+def facilitates(actor, session) -> bool:
+    return signed_in(actor) and (actor.id in session.facilitator_ids or is_leader(actor))
+
+
+@rule("session.browse", "every signed-in member")
+def _session_browse(actor, _target) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("session.view", "every signed-in member (details, agenda, transcript)")
+def _session_view(actor, _session) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("session.create", "network leaders")
+def _session_create(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor))
+
+
+@rule("session.manage", "network leaders and the session's facilitators (details, agenda, facilitators)")
+def _session_manage(actor, session) -> Decision:
+    return _members_only(actor, facilitates(actor, session))
+
+
+@rule("session.register", "every member with a role in the network")
+def _session_register(actor, _session) -> Decision:
+    return _members_only(actor, bool(actor.memberships) if signed_in(actor) else False)
+
+
+@rule("session.join", "registered members while the room is open; facilitators and leaders always")
+def _session_join(actor, entry) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if facilitates(actor, entry.session):
+        return Decision.ALLOW
+    return Decision.ALLOW if entry.registered and entry.session.room_is_open() else Decision.FORBIDDEN
+
+
+@rule("session.facilitate", "network leaders and the session's facilitators (agenda, polls, pins, mute, breakouts)")
+def _session_facilitate(actor, session) -> Decision:
+    return _members_only(actor, facilitates(actor, session))

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.admin.forms import CareLinkForm, MembershipForm, SiteEditForm, SiteForm
+from app import live
 from app.extensions import get_db
 from app.forms import ActionForm, choices
 from app.sites.forms import InviteForm
@@ -139,6 +140,8 @@ def set_active(user_id: int):
     """Deactivate (signs the person out everywhere) or reactivate an account."""
     active = request.form.get("active") == "1"
     people.set_user_active(get_db(), actor(), user_id, active)
+    if not active:
+        live.disconnect_user(user_id, reason="deactivated")
     flash(_("Account reactivated.") if active else _("Account deactivated; the person is signed out."), "success")
     return redirect(url_for("admin.person", user_id=user_id))
 

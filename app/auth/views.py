@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from app.auth.forms import LoginForm, ProfileForm, ResetRequestForm, SetPasswordForm
+from app import live
 from app.extensions import get_db, limiter
 from app.forms import ActionForm
 from app.security import start_session
@@ -53,7 +54,9 @@ def login():
 @login_required
 def logout():
     """Sign out on this device (and end every other session of this account)."""
-    people.logout_everywhere(get_db(), current_user._get_current_object())
+    user = current_user._get_current_object()
+    people.logout_everywhere(get_db(), user)
+    live.disconnect_user(user.id)  # an open Socket.IO connection outlives the cookie otherwise
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("home.index"))

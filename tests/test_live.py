@@ -1,0 +1,224 @@
+"""The live room over Socket.IO (test client): every event and its refusals; persistence before
+broadcast; retries are not duplicates; reconnecting clients get what they missed, in order."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from network import sessions
+from network.sessions import RoomEvent
+from tests.session_fixtures import live_client, make_session, register_all
+
+NS = "/live"
+
+
+@pytest.fixture
+def room(db, world):
+    session = make_session(db, world)
+    register_all(db, world, session)
+    return session
+
+
+def events(client, kind=None):
+    received = [r["args"][0] for r in client.get_received(NS) if r["name"] == "event"]
+    return [e for e in received if kind is None or e["kind"] == kind]
+
+
+def join(client, session, **extra):
+    return client.emit("join", {"session_id": session.id, **extra}, namespace=NS, callback=True)
+
+
+def test_anonymous_sockets_are_refused(app):
+    from app.extensions import socketio
+
+    client = socketio.test_client(app, namespace=NS, flask_test_client=app.test_client())
+    assert not client.is_connected(NS)
+
+
+def test_join_chat_ack_and_broadcast(app, db, world, login_as, room):
+    parent, clinician = live_client(app, login_as, "parent"), live_client(app, login_as, "clinician")
+    joined = join(parent, room)
+    assert joined["room"] == "main" and joined["presence"]["counts"]["parent"] == 1
+    join(clinician, room)
+    parent.get_received(NS)
+    ack = parent.emit("chat", {"session_id": room.id, "client_id": "c-1", "body": "Hello **all**"},
+                      namespace=NS, callback=True)
+    assert set(ack) == {"id", "seq"}
+    stored = db.get(RoomEvent, ack["id"])
+    assert stored.body == "Hello **all**" and stored.acting_role == "parent"
+    [seen] = events(clinician, "chat")
+    assert seen["seq"] == ack["seq"] and seen["author"]["role"] == "parent" and "<strong>all</strong>" in seen["html"]
+
+
+def test_a_retry_is_not_a_duplicate(app, db, world, login_as, room):
+    parent = live_client(app, login_as, "parent")
+    join(parent, room)
+    first = parent.emit("chat", {"session_id": room.id, "client_id": "same", "body": "once"}, namespace=NS, callback=True)
+    again = parent.emit("chat", {"session_id": room.id, "client_id": "same", "body": "once"}, namespace=NS, callback=True)
+    assert first == again
+    assert db.scalar(select(func.count(RoomEvent.id)).where(RoomEvent.kind == "chat")) == 1
+
+
+def test_reconnect_replays_what_was_missed_in_order(app, db, world, login_as, room):
+    parent, clinician = live_client(app, login_as, "parent"), live_client(app, login_as, "clinician")
+    join(parent, room)
+    last = join(clinician, room)["seq"]
+    clinician.disconnect(NS)
+    for i in range(5):
+        parent.emit("chat", {"session_id": room.id, "client_id": f"m{i}", "body": f"message {i}"}, namespace=NS,
+                    callback=True)
+    back = live_client(app, login_as, "clinician")
+    replay = join(back, room, last_seq=last)
+    assert [e["body"] for e in replay["events"] if e["kind"] == "chat"] == [f"message {i}" for i in range(5)]
+    seqs = [e["seq"] for e in replay["events"]]
+    assert seqs == sorted(seqs) and seqs[0] == last + 1
+
+
+def test_questions_anonymous_upvotes_and_answers(app, db, world, login_as, room):
+    parent, clinician, leader = (live_client(app, login_as, r) for r in ("parent", "clinician", "network_leader"))
+    for client in (parent, clinician, leader):
+        join(client, room)
+    asked = parent.emit("ask", {"session_id": room.id, "client_id": "q1", "body": "Can we share plans?",
+                                "anonymous": True}, namespace=NS, callback=True)
+    [question] = events(clinician, "question")
+    assert question["author"] is None and question["role"] == ""
+    clinician.emit("upvote", {"session_id": room.id, "client_id": "u1", "question_id": asked["id"]}, namespace=NS,
+                   callback=True)
+    twice = clinician.emit("upvote", {"session_id": room.id, "client_id": "u2", "question_id": asked["id"]},
+                           namespace=NS, callback=True)
+    assert twice["error"]["status"] == 409
+    refused = parent.emit("answered", {"session_id": room.id, "client_id": "a0", "question_id": asked["id"]},
+                          namespace=NS, callback=True)
+    assert refused["error"]["status"] == 403
+    assert "seq" in leader.emit("answered", {"session_id": room.id, "client_id": "a1", "question_id": asked["id"]},
+                                namespace=NS, callback=True)
+
+
+def test_polls_one_vote_per_person_live_results(app, db, world, login_as, room):
+    leader, parent, clinician = (live_client(app, login_as, r) for r in ("network_leader", "parent", "clinician"))
+    for client in (leader, parent, clinician):
+        join(client, room)
+    assert parent.emit("poll_open", {"session_id": room.id, "client_id": "p0", "question": "?", "options": ["a", "b"]},
+                       namespace=NS, callback=True)["error"]["status"] == 403
+    opened = leader.emit("poll_open", {"session_id": room.id, "client_id": "p1", "question": "Useful?",
+                                       "options": ["Yes", "No"]}, namespace=NS, callback=True)
+    poll_id = db.get(RoomEvent, opened["id"]).data["poll_id"]
+    parent.emit("vote", {"session_id": room.id, "client_id": "v1", "poll_id": poll_id, "option": 0}, namespace=NS,
+                callback=True)
+    second = parent.emit("vote", {"session_id": room.id, "client_id": "v2", "poll_id": poll_id, "option": 1},
+                         namespace=NS, callback=True)
+    assert second["error"]["status"] == 409
+    bad = clinician.emit("vote", {"session_id": room.id, "client_id": "v3", "poll_id": poll_id, "option": 7},
+                         namespace=NS, callback=True)
+    assert "option" in bad["error"]["fields"]
+    clinician.emit("vote", {"session_id": room.id, "client_id": "v4", "poll_id": poll_id, "option": 1}, namespace=NS,
+                   callback=True)
+    assert events(leader, "vote")[-1]["data"]["counts"] == [1, 1]
+    leader.emit("poll_close", {"session_id": room.id, "client_id": "pc", "poll_id": poll_id}, namespace=NS,
+                callback=True)
+    late = clinician.emit("vote", {"session_id": room.id, "client_id": "v5", "poll_id": poll_id, "option": 0},
+                          namespace=NS, callback=True)
+    assert late["error"]["status"] == 409
+
+
+def test_agenda_hands_pin_and_remove(app, db, world, login_as, room):
+    leader, parent = live_client(app, login_as, "network_leader"), live_client(app, login_as, "parent")
+    join(leader, room)
+    join(parent, room)
+    module = room.modules[1]
+    assert parent.emit("agenda", {"session_id": room.id, "client_id": "g0", "module_id": module.id},
+                       namespace=NS, callback=True)["error"]["status"] == 403
+    leader.emit("agenda", {"session_id": room.id, "client_id": "g1", "module_id": module.id}, namespace=NS, callback=True)
+    assert events(parent, "agenda")[-1]["data"]["module_id"] == module.id
+    db.refresh(room)
+    assert room.current_module_id == module.id
+    parent.emit("hand", {"session_id": room.id, "client_id": "h1", "raised": True}, namespace=NS, callback=True)
+    assert sessions.hands_up(db, room) == [world.user("parent").id]
+    message = parent.emit("chat", {"session_id": room.id, "client_id": "c1", "body": "off-topic"}, namespace=NS,
+                          callback=True)
+    leader.emit("pin", {"session_id": room.id, "client_id": "pin1", "message_id": message["id"]}, namespace=NS,
+                callback=True)
+    leader.emit("remove_message", {"session_id": room.id, "client_id": "rm1", "message_id": message["id"]},
+                namespace=NS, callback=True)
+    transcript = sessions.transcript(db, world.user("parent"), room)
+    assert all(e.id != message["id"] for e in transcript.chat)
+
+
+def test_mute_and_remove_cut_a_participant_off(app, db, world, login_as, room):
+    leader, clinician = live_client(app, login_as, "network_leader"), live_client(app, login_as, "clinician")
+    join(leader, room)
+    join(clinician, room)
+    clinician_id = world.user("clinician").id
+    leader.emit("restrict", {"session_id": room.id, "client_id": "m1", "user_id": clinician_id, "kind": "muted"},
+                namespace=NS, callback=True)
+    muted = clinician.emit("chat", {"session_id": room.id, "client_id": "x", "body": "hi"}, namespace=NS, callback=True)
+    assert muted["error"]["status"] == 403 and "muted" in muted["error"]["message"]
+    leader.emit("restrict", {"session_id": room.id, "client_id": "m2", "user_id": clinician_id, "kind": "removed"},
+                namespace=NS, callback=True)
+    assert not clinician.is_connected(NS)
+    again = live_client(app, login_as, "clinician")
+    refused = join(again, room)
+    assert refused["error"]["status"] == 403
+
+
+def test_role_breakouts_refuse_others_even_when_crafted(app, db, world, login_as, room):
+    leader, parent, clinician = (live_client(app, login_as, r) for r in ("network_leader", "parent", "clinician"))
+    for client in (leader, parent, clinician):
+        join(client, room)
+    opened = leader.emit("breakout_open", {"session_id": room.id, "client_id": "b1", "name": "Families",
+                                           "roles": ["patient", "parent"]}, namespace=NS, callback=True)
+    breakout_room = db.get(RoomEvent, opened["id"]).data["room"]
+    assert join(parent, room, room=breakout_room)["room"] == breakout_room
+    crafted = join(clinician, room, room=breakout_room)
+    assert crafted["error"]["status"] == 403
+    sneaky = clinician.emit("chat", {"session_id": room.id, "room": breakout_room, "client_id": "s",
+                                     "body": "let me in"}, namespace=NS, callback=True)
+    assert sneaky["error"]["status"] == 403
+    parent.emit("chat", {"session_id": room.id, "room": breakout_room, "client_id": "f1", "body": "just us"},
+                namespace=NS, callback=True)
+    assert all(e["body"] != "just us" for e in events(clinician))
+
+
+def test_not_registered_or_closed_room_is_refused(app, db, world, login_as):
+    later = make_session(db, world, starts_in=timedelta(days=3), title="Later")
+    sessions.register(db, world.user("parent"), later.id)
+    parent = live_client(app, login_as, "parent")
+    assert join(parent, later)["error"]["status"] == 403  # the room is not open yet
+    now = make_session(db, world, title="Now")
+    stranger = live_client(app, login_as, "site_lead")
+    assert join(stranger, now)["error"]["status"] == 403  # not registered
+
+
+@pytest.mark.parametrize("payload,field", [
+    ({"client_id": "ok", "body": ""}, "body"), ({"client_id": "ok", "body": "x" * 2001}, "body"),
+    ({"client_id": "", "body": "hi"}, "client_id"), ({"client_id": "bad id!", "body": "hi"}, "client_id"),
+    ({"client_id": "ok", "body": 42}, "body"),
+])
+def test_bad_events_get_an_error_and_change_nothing(app, db, world, login_as, room, payload, field):
+    parent = live_client(app, login_as, "parent")
+    join(parent, room)
+    before = db.scalar(select(func.count(RoomEvent.id)))
+    answer = parent.emit("chat", {"session_id": room.id, **payload}, namespace=NS, callback=True)
+    assert field in answer["error"]["fields"]
+    assert any(r["name"] == "error" for r in parent.get_received(NS))
+    assert db.scalar(select(func.count(RoomEvent.id))) == before
+
+
+def test_rate_limit_per_person(app, db, world, login_as, room):
+    parent = live_client(app, login_as, "parent")
+    join(parent, room)
+    answers = [parent.emit("chat", {"session_id": room.id, "client_id": f"r{i}", "body": "spam"}, namespace=NS,
+                           callback=True) for i in range(12)]
+    assert any("rate" in a.get("error", {}).get("fields", {}) for a in answers)
+
+
+def test_logout_closes_the_socket(app, db, world, login_as, room):
+    from app.extensions import socketio
+
+    http = login_as("parent")
+    client = socketio.test_client(app, namespace=NS, flask_test_client=http)
+    join(client, room)
+    http.post("/logout")
+    assert not client.is_connected(NS)
