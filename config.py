@@ -44,6 +44,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
 
+    #: where links in e-mails sent by jobs point (requests use their own host)
+    BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
     MAIL_SERVER = _env("MAIL_SERVER")
     MAIL_PORT = int(_env("MAIL_PORT", "587"))
     MAIL_USERNAME = _env("MAIL_USERNAME", "")

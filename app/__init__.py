@@ -72,12 +72,13 @@ def _register_blueprints(app: Flask) -> None:
     from app.library.views import files as files_bp
     from app.outcomes.views import bp as outcomes_bp
     from app.public.views import bp as public_bp
+    from app.sessions.views import bp as sessions_bp
     from app.sites.views import bp as sites_bp
     from app.stories.views import bp as stories_bp
     from app.stories.views import moderation as moderation_bp
 
     for blueprint in (home_bp, auth_bp, sites_bp, admin_bp, outcomes_bp, public_bp, library_bp, files_bp, stories_bp,
-                      moderation_bp, api_bp):
+                      moderation_bp, sessions_bp, api_bp):
         app.register_blueprint(blueprint)
 
 
@@ -87,5 +88,6 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(role_label=presenters.role_label, role_labels=presenters.ROLE_LABELS,
                                  nav_items=presenters.nav_items)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
+    app.jinja_env.globals["zip"] = zip
     app.jinja_env.filters["month"] = presenters.month_label
     app.jinja_env.filters["when"] = presenters.when

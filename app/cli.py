@@ -79,10 +79,14 @@ jobs_cli = AppGroup("jobs", help="Idempotent background jobs (cron or a systemd 
 
 @jobs_cli.command("run")
 def jobs_run():
-    """Deliver queued mail (and, as later features add them, reminders and digests)."""
-    from network import outbox
+    """Queue session reminders, then deliver queued mail. Safe to run again at any time."""
+    from network import outbox, sessions
 
     config = current_app.config
+    base = config["BASE_URL"].rstrip("/")
+    with database().session_factory() as db:
+        reminded = sessions.send_reminders(db, link_for=lambda s: f"{base}/sessions/{s.slug}")
+    click.echo(f"session reminders: {reminded} queued")
     if config.get("MAIL_SERVER"):
         transport = outbox.SmtpTransport(config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_SENDER"],
                                          config["MAIL_USERNAME"], config["MAIL_PASSWORD"])

@@ -49,6 +49,8 @@ def nav_items() -> list[tuple[str, str, str]]:
     if access.can(viewer, "library.browse"):
         items.append(("library.index", url_for("library.index"), str(_l("Library"))))
     items.append(("stories.index", url_for("stories.index"), str(_l("Stories"))))
+    if access.can(viewer, "session.browse"):
+        items.append(("sessions.index", url_for("sessions.index"), str(_l("Sessions"))))
     if access.can(viewer, "network.view"):
         items.append(("sites.index", url_for("sites.index"), str(_l("Sites"))))
     if access.can(viewer, "story.moderate"):

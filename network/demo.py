@@ -142,9 +142,10 @@ def seed(db: Session) -> list[tuple[str, str, str]]:
     for site in sites[len(SITES):]:
         member(person(f"lead.{site.slug}", f"Dr {rng.choice(FIRST)} {rng.choice(LAST)}"), Role.SITE_LEAD, site)
     db.flush()
-    from network import demo_outcomes
+    from network import demo_outcomes, demo_sessions
 
     demo_outcomes.seed(db, sites, [size for *_rest, size in SITES + EXTRA_SITES], submitted_by=leader)
+    demo_sessions.seed(db, leader)
     db.commit()
     return logins
 

@@ -343,6 +343,44 @@ STORY_ROUTES = [
 ]
 ROUTES += STORY_ROUTES
 
+
+def _sessions_world(db, world):
+    from tests.session_fixtures import make_session, register_all
+
+    world.session = make_session(db, world)
+    register_all(db, world, world.session, roles=(("parent", "own"), ("clinician", "own")))
+
+
+def _ls(w, suffix=""):
+    return f"/sessions/{w.session.slug}{suffix}"
+
+
+REGISTERED = {**{a: 403 for a in ACTORS}, "anonymous": 302, "parent": 200, "clinician": 200, "network_leader": 200}
+
+SESSION_ROUTES = [
+    Route("GET", "sessions.index", lambda w, s: "/sessions/", MEMBERS),
+    Route("GET", "sessions.new", lambda w, s: "/sessions/new", LEADERS_GET),
+    Route("POST", "sessions.new", lambda w, s: "/sessions/new", leaders(422)),
+    Route("GET", "sessions.show", lambda w, s: _ls(w), MEMBERS),
+    Route("GET", "sessions.manage", lambda w, s: _ls(w, "/manage"), LEADERS_GET),
+    Route("POST", "sessions.manage", lambda w, s: _ls(w, "/manage"), leaders(422), data={"title": ""}),
+    Route("POST", "sessions.add_module", lambda w, s: _ls(w, "/modules"), leaders(422)),
+    Route("POST", "sessions.add_facilitator", lambda w, s: _ls(w, "/facilitators"), leaders(422)),
+    Route("POST", "sessions.register", lambda w, s: _ls(w, "/register"),
+          {**{a: 302 for a in ACTORS}, "parent": 409, "clinician": 409}),
+    Route("POST", "sessions.cancel", lambda w, s: _ls(w, "/cancel"),
+          {**{a: 404 for a in ACTORS}, "anonymous": 302, "parent": 302, "clinician": 302}),
+    Route("GET", "sessions.ics", lambda w, s: _ls(w, ".ics"), MEMBERS),
+    Route("GET", "sessions.calendar_page", lambda w, s: "/sessions/calendar", MEMBERS),
+    Route("GET", "sessions.feed", lambda w, s: "/sessions/calendar/not-a-token.ics", {a: 404 for a in ACTORS}),
+    Route("GET", "sessions.room", lambda w, s: _ls(w, "/room"), REGISTERED),
+    Route("GET", "sessions.transcript", lambda w, s: _ls(w, "/transcript"), MEMBERS),
+    Route("GET", "sessions.transcript_md", lambda w, s: _ls(w, "/transcript.md"), MEMBERS),
+    Route("GET", "sessions.transcript_csv", lambda w, s: _ls(w, "/transcript.csv"), MEMBERS),
+    Route("POST", "sessions.to_library", lambda w, s: _ls(w, "/notes"), {**leaders(302), "anonymous": 302}),
+]
+ROUTES += SESSION_ROUTES
+
 #: endpoints that need no entry: files anyone may fetch
 EXEMPT = {"static"}
 
@@ -379,6 +417,8 @@ def test_access(db, world, login_as, route, actor, where, status):
         _library_world(db, world)
     if route.endpoint.startswith(("stories.", "moderation.", "api.list_stories", "api.show_story")):
         _stories_world(db, world)
+    if route.endpoint.startswith("sessions."):
+        _sessions_world(db, world)
     site = world.own if where == "own" else world.other
     url = route.url(world, site)
     client = login_as(actor)

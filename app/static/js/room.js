@@ -1,0 +1,195 @@
+/* The live room client: joins the session's room over Socket.IO, renders what arrives, sends with a
+   client id (so a retry is never a duplicate), and on reconnect asks for everything after the last
+   sequence number it saw. Without this script the page shows the conversation so far, read-only. */
+(function () {
+  "use strict";
+  var root = document.getElementById("room");
+  if (!root || typeof io === "undefined") { return; }
+  var sessionId = parseInt(root.dataset.sessionId, 10);
+  var facilitator = root.dataset.facilitator === "1";
+  var status = document.getElementById("room-status");
+  var announcer = document.getElementById("announcer");
+  var room = "main";
+  var lastSeq = {};
+  var seen = {};
+  var counter = 0;
+  var socket = io("/live", {transports: ["websocket"], reconnection: true});
+
+  function clientId() { counter += 1; return "c" + Date.now().toString(36) + "-" + counter + "-" + Math.random().toString(36).slice(2, 8); }
+  function el(tag, cls, text) { var e = document.createElement(tag); if (cls) { e.className = cls; } if (text !== undefined) { e.textContent = text; } return e; }
+  function announce(text) { announcer.textContent = ""; window.setTimeout(function () { announcer.textContent = text; }, 50); }
+  function badge(role) { return role ? el("span", "badge badge-" + role, role.replace("_", " ")) : el("span"); }
+
+  function send(name, payload, done) {
+    payload.session_id = sessionId;
+    payload.client_id = payload.client_id || clientId();
+    var attempt = 0;
+    (function tryOnce() {
+      attempt += 1;
+      socket.timeout(8000).emit(name, payload, function (err, ack) {
+        if (err) { if (attempt < 4) { window.setTimeout(tryOnce, 500 * attempt); } else { status.textContent = "Not sent: the connection is down. Try again."; } return; }
+        if (ack && ack.error) { status.textContent = ack.error.message || "Refused."; announce(status.textContent); }
+        if (done) { done(ack); }
+      });
+    })();
+  }
+
+  function chatItem(event) {
+    var li = el("li"); li.dataset.id = event.id;
+    var who = el("span", "small");
+    who.appendChild(document.createTextNode((event.author ? event.author.name : "") + " "));
+    who.appendChild(badge(event.role));
+    li.appendChild(who);
+    var body = el("span"); body.innerHTML = " " + event.html;  /* sanitised by the server's one renderer */
+    li.appendChild(body);
+    if (facilitator) {
+      ["pin", "remove_message"].forEach(function (action) {
+        var b = el("button", "link-button small", action === "pin" ? "Pin" : "Remove");
+        b.type = "button";
+        b.addEventListener("click", function () { send(action, {message_id: event.id}); });
+        li.appendChild(document.createTextNode(" ")); li.appendChild(b);
+      });
+    }
+    return li;
+  }
+
+  function questionItem(event) {
+    var li = el("li"); li.dataset.id = event.id;
+    li.appendChild(document.createTextNode(event.body + " "));
+    var votes = el("span", "small votes", "(" + (event.data.votes || 0) + ")"); li.appendChild(votes);
+    var up = el("button", "link-button small", "Upvote"); up.type = "button";
+    up.addEventListener("click", function () { send("upvote", {question_id: event.id}); up.disabled = true; });
+    li.appendChild(document.createTextNode(" ")); li.appendChild(up);
+    if (facilitator) {
+      var done = el("button", "link-button small", "Mark answered"); done.type = "button";
+      done.addEventListener("click", function () { send("answered", {question_id: event.id}); });
+      li.appendChild(document.createTextNode(" ")); li.appendChild(done);
+    }
+    return li;
+  }
+
+  function pollBlock(event) {
+    var div = el("div", "poll"); div.dataset.poll = event.data.poll_id;
+    div.appendChild(el("h3", null, event.body));
+    var list = el("ul");
+    event.data.options.forEach(function (option, i) {
+      var li = el("li"); var b = el("button", "secondary", option); b.type = "button";
+      b.addEventListener("click", function () { send("vote", {poll_id: event.data.poll_id, option: i}); });
+      li.appendChild(b); li.appendChild(el("span", "count", " " + (event.data.counts ? event.data.counts[i] : 0)));
+      list.appendChild(li);
+    });
+    div.appendChild(list);
+    if (facilitator) {
+      var close = el("button", "danger", "Close poll"); close.type = "button";
+      close.addEventListener("click", function () { send("poll_close", {poll_id: event.data.poll_id}); });
+      div.appendChild(close);
+    }
+    return div;
+  }
+
+  function updateCounts(pollId, counts, closed) {
+    var block = document.querySelector('.poll[data-poll="' + pollId + '"]');
+    if (!block) { return; }
+    block.querySelectorAll(".count").forEach(function (span, i) { span.textContent = " " + counts[i]; });
+    if (closed) { block.querySelectorAll("button").forEach(function (b) { b.disabled = true; }); }
+  }
+
+  function apply(event) {
+    if (seen[event.id]) { return; }
+    seen[event.id] = true;
+    lastSeq[event.room] = Math.max(lastSeq[event.room] || 0, event.seq);
+    if (event.room !== room && event.kind === "chat") { return; }
+    var d = event.data || {};
+    switch (event.kind) {
+      case "chat": document.getElementById("chat").appendChild(chatItem(event)); announce((event.author ? event.author.name : "") + ": " + event.body); break;
+      case "question": document.getElementById("questions").appendChild(questionItem(event)); announce("New question: " + event.body); break;
+      case "upvote": var q = document.querySelector('#questions li[data-id="' + d.question_id + '"] .votes'); if (q) { q.textContent = "(" + d.votes + ")"; } break;
+      case "answered": var a = document.querySelector('#questions li[data-id="' + d.question_id + '"]'); if (a) { a.appendChild(el("strong", null, " answered")); } break;
+      case "poll_open": document.getElementById("polls").appendChild(pollBlock(event)); announce("A poll opened: " + event.body); break;
+      case "vote": updateCounts(d.poll_id, d.counts, false); break;
+      case "poll_close": updateCounts(d.poll_id, d.counts, true); announce("The poll closed."); break;
+      case "agenda": document.querySelectorAll("#agenda li").forEach(function (li) { if (String(li.dataset.module) === String(d.module_id)) { li.setAttribute("aria-current", "step"); } else { li.removeAttribute("aria-current"); } }); announce("Now: " + event.body); break;
+      case "pin": var src = document.querySelector('#chat li[data-id="' + d.message_id + '"]'); if (src) { var p = document.getElementById("pinned"); p.textContent = ""; p.appendChild(el("strong", null, "Pinned: ")); p.appendChild(document.createTextNode(src.textContent)); } break;
+      case "remove": var r = document.querySelector('#chat li[data-id="' + d.message_id + '"]'); if (r) { r.remove(); } break;
+      case "hand": case "hand_lower": renderHand(d.user_id, event.kind === "hand" && d.raised, event.author); break;
+      case "breakout_open": var sel = document.getElementById("room-select"); var o = el("option", null, event.body); o.value = d.room; sel.appendChild(o); announce("A breakout opened: " + event.body); break;
+      default: break;
+    }
+  }
+
+  function renderHand(userId, raised, author) {
+    var list = document.getElementById("hands");
+    var existing = list.querySelector('li[data-user="' + userId + '"]');
+    if (raised && !existing) {
+      var li = el("li", null, author ? author.name : "#" + userId); li.dataset.user = userId;
+      if (facilitator) { var b = el("button", "link-button small", "Lower"); b.type = "button"; b.addEventListener("click", function () { send("hand_lower", {user_id: userId}); }); li.appendChild(document.createTextNode(" ")); li.appendChild(b); }
+      list.appendChild(li);
+    } else if (!raised && existing) { existing.remove(); }
+  }
+
+  function renderPresence(p) {
+    if (p.room !== room) { return; }
+    var box = document.getElementById("presence"); box.textContent = "";
+    box.appendChild(el("p", null, p.total + " here"));
+    var ul = el("ul", "plain");
+    Object.keys(p.people).sort().forEach(function (role) {
+      var li = el("li"); li.appendChild(badge(role));
+      li.appendChild(document.createTextNode(" " + p.counts[role] + ": " + p.people[role].map(function (x) { return x.name; }).join(", ")));
+      ul.appendChild(li);
+    });
+    box.appendChild(ul);
+  }
+
+  function join() {
+    socket.emit("join", {session_id: sessionId, room: room, last_seq: lastSeq[room] || 0}, function (ack) {
+      if (!ack || ack.error) { status.textContent = ack && ack.error ? ack.error.message : "Could not join."; return; }
+      (ack.events || []).forEach(apply);
+      renderPresence(ack.presence);
+      status.textContent = "Connected.";
+    });
+  }
+
+  socket.on("connect", function () {
+    if (room === "main" && !lastSeq.main) { document.getElementById("chat").textContent = ""; document.getElementById("questions").textContent = ""; document.getElementById("polls").textContent = ""; }
+    document.querySelectorAll(".live-form, #hand-button").forEach(function (f) { f.hidden = false; });
+    join();
+  });
+  socket.on("disconnect", function () { status.textContent = "Reconnecting…"; });
+  socket.on("event", apply);
+  socket.on("presence", renderPresence);
+  socket.on("removed", function () { status.textContent = "You have been removed from this session."; socket.disconnect(); });
+
+  document.getElementById("chat-form").addEventListener("submit", function (e) {
+    e.preventDefault(); var input = document.getElementById("chat-input");
+    if (!input.value.trim()) { return; }
+    send("chat", {body: input.value, room: room}, function (ack) { if (ack && !ack.error) { input.value = ""; } }); input.focus();
+  });
+  document.getElementById("ask-form").addEventListener("submit", function (e) {
+    e.preventDefault(); var input = document.getElementById("ask-input");
+    send("ask", {body: input.value, anonymous: document.getElementById("ask-anon").checked}, function (ack) { if (ack && !ack.error) { input.value = ""; } });
+  });
+  var raised = false;
+  document.getElementById("hand-button").addEventListener("click", function () {
+    raised = !raised; this.setAttribute("aria-pressed", raised ? "true" : "false");
+    this.textContent = raised ? "Lower my hand" : "Raise my hand";
+    send("hand", {raised: raised});
+  });
+  document.getElementById("room-select").addEventListener("change", function () {
+    socket.emit("leave", {session_id: sessionId, room: room});
+    room = this.value; document.getElementById("chat").textContent = ""; seen = {}; lastSeq[room] = 0; join();
+  });
+  if (facilitator) {
+    var agenda = document.getElementById("agenda-form");
+    if (agenda) { agenda.addEventListener("submit", function (e) { e.preventDefault(); send("agenda", {module_id: parseInt(document.getElementById("agenda-select").value, 10)}); }); }
+    document.getElementById("poll-form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var options = document.getElementById("poll-options").value.split("\n").map(function (s) { return s.trim(); }).filter(Boolean);
+      send("poll_open", {question: document.getElementById("poll-question").value, options: options});
+    });
+    document.getElementById("breakout-form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var roles = Array.prototype.map.call(document.querySelectorAll("input[name=breakout-role]:checked"), function (c) { return c.value; });
+      send("breakout_open", {name: document.getElementById("breakout-name").value, roles: roles});
+    });
+  }
+})();
