@@ -79,18 +79,31 @@ def engine(database_url):
 
     from content import search
 
-    engine = make_engine(database_url)
-    with engine.begin() as connection:
-        search.drop_schema(connection)
-    Base.metadata.drop_all(engine)
+    schema = None
+    if database_url.startswith("postgresql"):
+        # a schema of this run's own, so two runs (or a developer's and CI's) never share tables
+        schema = f"cc_test_{os.getpid()}"
+        _admin(database_url, f"DROP SCHEMA IF EXISTS {schema} CASCADE", f"CREATE SCHEMA {schema}")
+        engine = make_engine(database_url, connect_args={"options": f"-csearch_path={schema}"})
+    else:
+        engine = make_engine(database_url)
     Base.metadata.create_all(engine)
     with engine.begin() as connection:
         search.create_schema(connection)
     yield engine
-    with engine.begin() as connection:
-        search.drop_schema(connection)
-    Base.metadata.drop_all(engine)
     engine.dispose()
+    if schema is not None:
+        _admin(database_url, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _admin(database_url: str, *statements: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(autouse=True)

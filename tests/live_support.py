@@ -46,12 +46,12 @@ def services_problem() -> str | None:
         with psycopg.connect(PG_DSN):
             pass
     except psycopg.OperationalError as exc:
-        problems.append(f"PostgreSQL at 127.0.0.1:5432/test is not reachable ({str(exc).strip().splitlines()[0]})")
+        problems.append(f"PostgreSQL ({PG_URL}) is not reachable: {str(exc).strip().splitlines()[0]}")
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
     try:
         client.ping()
     except redis.RedisError as exc:
-        problems.append(f"Redis at 127.0.0.1:6379 is not reachable ({exc})")
+        problems.append(f"Redis ({REDIS_URL}) is not reachable: {exc}")
     finally:
         client.close()
     return "; ".join(problems) or None

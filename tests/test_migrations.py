@@ -1,6 +1,8 @@
 """Migrations build exactly the models' schema, and step back down cleanly."""
 from __future__ import annotations
 
+import os
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -9,6 +11,9 @@ from sqlalchemy import inspect, text
 from app.cli import alembic_config
 from network.db import Base, make_engine
 
+
+
+SCHEMA = f"migration_check_{os.getpid()}"
 
 
 def _include(obj, name, type_, reflected, compare_to):
@@ -21,11 +26,11 @@ def test_migrations_match_models(engine, database_url, tmp_path):
         migrated = make_engine(url)
     else:
         with engine.connect() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS migration_check CASCADE"))
-            conn.execute(text("CREATE SCHEMA migration_check"))
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
             conn.commit()
         url = database_url
-        migrated = make_engine(url, connect_args={"options": "-csearch_path=migration_check"})
+        migrated = make_engine(url, connect_args={"options": f"-csearch_path={SCHEMA}"})
     config = alembic_config(url)
     try:
         with migrated.begin() as connection:
@@ -44,5 +49,5 @@ def test_migrations_match_models(engine, database_url, tmp_path):
         migrated.dispose()
         if not database_url.startswith("sqlite"):
             with engine.connect() as conn:
-                conn.execute(text("DROP SCHEMA IF EXISTS migration_check CASCADE"))
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
                 conn.commit()

@@ -25,8 +25,8 @@ def test_leader_plans_a_session_through_pages(db, world, login_as):
     item = db.scalar(select(sessions.LearningSession).where(sessions.LearningSession.title == "Winter session"))
     assert item.starts_at == datetime(2030, 1, 15, 23, 0, tzinfo=timezone.utc)
     added = leader.post(f"/sessions/{item.slug}/modules", data={
-        "title": "Co-taught welcome", "minutes": "20", "presenters": "parent.own@example.org:parent, "
-                                                                    "clinician.own@example.org:clinician"})
+        "module-title": "Co-taught welcome", "module-minutes": "20",
+        "module-presenters": "parent.own@example.org:parent, clinician.own@example.org:clinician"})
     assert added.status_code == 302
     page = login_as("patient").get(f"/sessions/{item.slug}?tz=Europe/London").get_data(as_text=True)
     assert "Co-taught welcome" in page and "Parent Own" in page and "23:00" in page and "Europe/London" in page
@@ -44,8 +44,9 @@ def test_bad_session_input(db, login_as):
 def test_presenter_must_hold_the_role(db, world, login_as):
     item = make_session(db, world)
     response = login_as("network_leader").post(f"/sessions/{item.slug}/modules", data={
-        "title": "Bad", "minutes": "10", "presenters": "patient.own@example.org:clinician"})
+        "module-title": "Bad", "module-minutes": "10", "module-presenters": "patient.own@example.org:clinician"})
     assert response.status_code == 422
+    assert "does not hold the role clinician" in response.get_data(as_text=True)
 
 
 def test_capacity_waitlist_and_promotion(db, world):

@@ -124,8 +124,13 @@ def manage(slug: str):
             return redirect(url_for("sessions.manage", slug=slug))
     elif form.is_submitted():
         status = 422
-    return render_template("sessions/manage.html", item=item, form=form, module_form=ModuleForm(),
-                           facilitator_form=FacilitatorForm(), registrations=learning.registrations(db, actor(), item)), status
+    return _manage_page(item, form, ModuleForm(prefix="module"), status)
+
+
+def _manage_page(item, form, module_form, status=200):
+    return render_template("sessions/manage.html", item=item, form=form, module_form=module_form,
+                           facilitator_form=FacilitatorForm(),
+                           registrations=learning.registrations(get_db(), actor(), item)), status
 
 
 def _presenters(db, text: str) -> list[tuple]:
@@ -161,14 +166,19 @@ def add_module(slug: str):
     db = get_db()
     item = learning.by_slug(db, actor(), slug)
     access.require(actor(), "session.manage", item)
-    form = ModuleForm()
-    if not form.validate_on_submit():
-        raise Invalid({name: [str(m) for m in messages] for name, messages in form.errors.items()})
-    learning.add_module(db, actor(), item.id, title=form.title.data, description=form.description.data or "",
-                        minutes=form.minutes.data, presenters=_presenters(db, form.presenters.data),
-                        resource_ids=_resource_ids(db, form.resources.data))
-    flash(_("Module added."), "success")
-    return redirect(url_for("sessions.manage", slug=slug))
+    form = ModuleForm(prefix="module")
+    if form.validate_on_submit():
+        try:
+            learning.add_module(db, actor(), item.id, title=form.title.data, description=form.description.data or "",
+                                minutes=form.minutes.data, presenters=_presenters(db, form.presenters.data),
+                                resource_ids=_resource_ids(db, form.resources.data))
+        except Invalid as error:
+            db.rollback()
+            apply_errors(form, error)
+        else:
+            flash(_("Module added."), "success")
+            return redirect(url_for("sessions.manage", slug=slug))
+    return _manage_page(item, SessionForm(obj=item), form, 422)
 
 
 @bp.route("/<slug>/facilitators", methods=["POST"])

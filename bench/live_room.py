@@ -1,0 +1,596 @@
+"""Live learning-session room under load: one room, two server processes sharing Redis and PostgreSQL.
+
+Simulated participants are real python-socketio clients (`socketio.AsyncClient`, asyncio) against real
+server processes (`gunicorn -k gevent -w 1 wsgi:app`, as in production), split evenly between the two
+processes (websocket transport only, so each client stays on one process without a sticky proxy).
+For 100, 500 and 1,000 participants it prints:
+  - chat fan-out latency p50 / p95 / p99 at 10 messages a second: each message carries its send time
+    (`time.time()`, one machine clock) and every receiver records its arrival;
+  - messages lost: acknowledged messages x participants in the room - deliveries received;
+  - server memory per connection: each worker's VmRSS after every participant joined, minus before
+    the first connected, divided by the connections it holds;
+  - CPU of the servers, the client processes and the whole machine during the send window, because on
+    this 2-core machine servers, clients, Redis and PostgreSQL share two cores and the figures mean
+    little without knowing which of them was the bottleneck.
+Target: 500 participants with p95 <= 250 ms and nothing lost.
+
+Sending: `--senders` participants (half on each process) send `--rate` messages a second between
+them for `--seconds`. The app allows a person 10 chat messages in 10 s (per process), so one sender
+must stay at or below 1 message a second; the default 20 senders send 0.5 a second each. DESIGN.md's
+think time (1-5 s between actions) is for load tests of many users doing many things; this is one room
+at a fixed message rate, so there is none.
+
+Fault case (`--fault`, 100 participants): sending goes on while process A is killed with SIGKILL
+(master and worker, mid-run). Its clients fail over to process B, as a load balancer sends them to the
+surviving backend (A is not restarted), and join with the last sequence number up to which they hold
+every event; a sender whose message was not acknowledged resends it with the same client id. A client
+that sees a hole in the sequence for more than --gap-grace seconds re-joins with its last complete
+sequence number too (a broadcast can be lost when a process dies between commit and publish). It
+prints how many messages were acknowledged to their sender but never reached some participant, live
+or by replay: that must be 0.
+
+Client processes: one asyncio process holds every client while that keeps up; past
+--clients-per-process participants the clients are split over several processes (multiprocessing), and
+the output says how many were used and how busy they were.
+
+    .venv/bin/python bench/live_room.py [--participants 100,500,1000] [--seconds 20] [--rate 10]
+                                         [--senders 20] [--fault | --no-fault] [--fault-only]
+
+Needs PostgreSQL (127.0.0.1:5432/test; schema `bench_live`, dropped at the end) and Redis
+(127.0.0.1:6379). The python-socketio asyncio client needs aiohttp (python-socketio[asyncio_client]).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import resource
+import statistics
+import sys
+import time
+import traceback
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import live_support  # noqa: E402
+
+SECRET = "bench-live-room-secret"
+SCHEMA = "bench_live"
+NS = live_support.NAMESPACE
+TARGET_PARTICIPANTS, TARGET_P95_MS = 500, 250.0
+REPLAY_PAGE = 500  # network.sessions.events_after's limit: a longer replay is asked for again
+
+
+# ---------------------------------------------------------------------------------------------
+# The client side (runs in the client processes)
+
+@dataclass
+class Tally:
+    """What one client process saw; sent back to the coordinating process at the end."""
+
+    worker: int
+    joined: int = 0
+    join_failures: list[str] = field(default_factory=list)
+    join_seconds: float = 0.0
+    #: per participant index: the message numbers it received (live, replayed or repaired)
+    received: dict[int, list[int]] = field(default_factory=dict)
+    latencies: array = field(default_factory=lambda: array("d"))
+    #: message number -> (seq, event id) from the acknowledgement its sender got
+    acked: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: message number -> (seq) as delivered; two seqs for one number would be a duplicate
+    delivered_seq: dict[int, set[int]] = field(default_factory=dict)
+    send_errors: list[str] = field(default_factory=list)
+    resent: int = 0
+    failovers: int = 0
+    failover_failures: list[str] = field(default_factory=list)
+    failover_seconds: list[float] = field(default_factory=list)
+    replayed: int = 0
+    repairs: int = 0
+    repaired: int = 0
+    cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
+
+
+class SimulatedParticipant:
+    """One person's socket. It keeps the highest sequence number up to which it holds every event
+    (`complete`), which is what it sends as `last_seq` when it (re)joins: sending the highest one seen
+    could skip an event that arrived out of order from the other process."""
+
+    def __init__(self, index: int, cookie: str, urls: list[str], session_id: int, tally: Tally, run_tag: str):
+        self.index, self.cookie, self.urls, self.session_id = index, cookie, urls, session_id
+        self.tally, self.run_tag = tally, run_tag
+        self.sio = None
+        self.seen: set[int] = set()
+        self.complete = 0
+        self.highest = 0
+        self.gap_since: float | None = None
+        self.received = tally.received.setdefault(index, [])
+        self.connected = asyncio.Event()
+        self.closing = False
+        self.failing_over = False
+
+    # -- receiving
+    def _note(self, event: dict, now: float, *, live: bool) -> int:
+        """Record one event once; returns 1 if it was new."""
+        seq = event["seq"]
+        if seq in self.seen:
+            return 0
+        self.seen.add(seq)
+        if seq > self.highest:
+            self.highest = seq
+        while self.complete + 1 in self.seen:
+            self.complete += 1
+        self.gap_since = None if self.complete == self.highest else (self.gap_since or now)
+        if event.get("kind") != "chat":
+            return 1
+        try:
+            body = json.loads(event["body"])
+        except (ValueError, TypeError):
+            return 1
+        number = body["k"]
+        self.received.append(number)
+        self.tally.delivered_seq.setdefault(number, set()).add(seq)
+        if live:
+            self.tally.latencies.append(now - body["t"])
+        return 1
+
+    def on_event(self, event: dict) -> None:
+        self._note(event, time.time(), live=True)
+
+    # -- connecting and joining
+    def _new_client(self):
+        import socketio
+
+        sio = socketio.AsyncClient(reconnection=False)
+        sio.on("event", self.on_event, namespace=NS)
+        sio.on("disconnect", self.on_disconnect, namespace=NS)
+        return sio
+
+    async def connect(self, url: str) -> None:
+        sio = self._new_client()
+        await sio.connect(url, headers={"Cookie": self.cookie}, transports=["websocket"], namespaces=[NS],
+                          wait_timeout=30)
+        self.sio = sio
+        await self.join()
+        self.connected.set()
+
+    async def join(self) -> int:
+        """Join (or re-join) with the last complete seq; replays come in pages of REPLAY_PAGE."""
+        replayed = 0
+        while True:
+            ack = await self.sio.call("join", {"session_id": self.session_id, "last_seq": self.complete},
+                                      namespace=NS, timeout=30)
+            if "error" in ack:
+                raise RuntimeError(f"join refused: {ack['error']}")
+            now = time.time()
+            for event in ack["events"]:
+                replayed += self._note(event, now, live=False)
+            if len(ack["events"]) < REPLAY_PAGE:
+                return replayed
+
+    def on_disconnect(self, reason=None) -> None:
+        """The server went away: fail over to the next server (a load balancer's job in production)."""
+        self.connected.clear()
+        if not self.closing and not self.failing_over:
+            self.failing_over = True
+            asyncio.get_running_loop().create_task(self.fail_over())
+
+    async def fail_over(self, within: float = 30.0) -> None:
+        started = time.monotonic()
+        try:
+            for attempt in range(int(within / 0.25)):
+                url = self.urls[(attempt + 1) % len(self.urls)]
+                try:
+                    old = self.sio
+                    await self.connect(url)
+                    if old is not None:
+                        await old.disconnect()
+                    self.tally.failovers += 1
+                    self.tally.failover_seconds.append(time.monotonic() - started)
+                    return
+                except Exception as exc:  # a refused or dropped attempt: try the next server shortly
+                    last = f"{type(exc).__name__}: {exc}"
+                    await asyncio.sleep(0.25)
+            self.tally.failover_failures.append(f"participant {self.index}: {last}")
+        finally:
+            self.failing_over = False
+
+    async def repair_gap(self) -> None:
+        """A hole in the sequence outlived the grace period: ask for what followed the complete part."""
+        if not self.connected.is_set():
+            return
+        self.tally.repairs += 1
+        try:
+            self.tally.repaired += await self.join()
+        except Exception as exc:  # reported, and the next check tries again
+            self.tally.send_errors.append(f"repair of participant {self.index}: {exc}")
+
+    # -- sending
+    async def send(self, number: int, at: float, resend_within: float) -> None:
+        """Send message `number` at time `at`; on a broken connection, resend the same client id."""
+        delay = at - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        client_id = f"{self.run_tag}-{number}"
+        body = json.dumps({"t": time.time(), "k": number, "c": client_id})
+        give_up = time.monotonic() + resend_within
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await asyncio.wait_for(self.connected.wait(), timeout=max(0.1, give_up - time.monotonic()))
+                ack = await self.sio.call("chat", {"session_id": self.session_id, "client_id": client_id,
+                                                   "body": body}, namespace=NS, timeout=10)
+                if "error" in ack:
+                    self.tally.send_errors.append(f"message {number}: {ack['error']['message']}")
+                    return
+                self.tally.acked[number] = (ack["seq"], ack["id"])
+                if attempt > 1:
+                    self.tally.resent += 1
+                return
+            except Exception as exc:  # disconnected or timed out: wait for the failover and resend
+                if time.monotonic() > give_up:
+                    self.tally.send_errors.append(f"message {number}: gave up after {attempt} tries ({exc!r})")
+                    return
+                await asyncio.sleep(0.1)
+
+
+async def _run_clients(spec: dict, results, go, start_at, stop) -> None:
+    tally = Tally(worker=spec["worker"])
+    people = [SimulatedParticipant(p["index"], p["cookie"], p["urls"], spec["session_id"], tally, spec["run_tag"])
+              for p in spec["participants"]]
+    loop = asyncio.get_running_loop()
+
+    started = time.monotonic()
+    limit = asyncio.Semaphore(spec["join_concurrency"])
+
+    async def first_join(person: SimulatedParticipant):
+        async with limit:
+            try:
+                await person.connect(person.urls[0])
+                tally.joined += 1
+            except Exception as exc:
+                tally.join_failures.append(f"participant {person.index}: {type(exc).__name__}: {exc}")
+
+    await asyncio.gather(*(first_join(p) for p in people))
+    tally.join_seconds = time.monotonic() - started
+    results.put(("ready", spec["worker"], tally.joined, len(tally.join_failures)))
+
+    await loop.run_in_executor(None, go.wait)
+    t0 = start_at.value
+    cpu0, wall0 = _own_cpu(), time.monotonic()
+
+    by_index = {p.index: p for p in people}
+    sends = [by_index[index].send(number, t0 + number / spec["rate"], spec["resend_within"])
+             for number, index in spec["schedule"] if index in by_index]
+    sending = asyncio.gather(*sends)
+
+    async def watch_gaps():
+        while True:
+            await asyncio.sleep(0.5)
+            now = time.time()
+            for person in people:
+                if person.gap_since is not None and now - person.gap_since > spec["gap_grace"]:
+                    person.gap_since = now
+                    loop.create_task(person.repair_gap())
+
+    watcher = loop.create_task(watch_gaps())
+    await sending
+    last_send = t0 + spec["messages"] / spec["rate"]
+    # drain: until nothing new has arrived for `quiet` seconds (at least 1 s after the last send),
+    # or `drain` seconds after the last send at most
+    quiet, deadline = spec["quiet"], last_send + spec["drain"]
+    count = len(tally.latencies) + sum(len(r) for r in tally.received.values())
+    last_change = time.time()
+    while time.time() < deadline:
+        await asyncio.sleep(0.25)
+        now_count = len(tally.latencies) + sum(len(r) for r in tally.received.values())
+        if now_count != count:
+            count, last_change = now_count, time.time()
+        elif time.time() - last_change >= quiet and time.time() >= last_send + 1:
+            break
+    watcher.cancel()
+    tally.cpu_seconds, tally.wall_seconds = _own_cpu() - cpu0, time.monotonic() - wall0
+    results.put(("result", spec["worker"], dict(tally.__dict__)))  # plain data: the class lives in __mp_main__
+
+    await loop.run_in_executor(None, stop.wait)
+    for person in people:
+        person.closing = True
+    await asyncio.gather(*(p.sio.disconnect() for p in people if p.sio is not None), return_exceptions=True)
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def client_process(spec: dict, results, go, start_at, stop) -> None:
+    """Entry point of a client process (spawned, so it inherits no database engine or server handle)."""
+    _raise_fd_limit()
+    try:
+        asyncio.run(_run_clients(spec, results, go, start_at, stop))
+    except BaseException:
+        results.put(("crash", spec["worker"], traceback.format_exc()))
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# The coordinating process
+
+def _raise_fd_limit() -> int:
+    """A thousand sockets need more than the default 1,024 descriptors; children inherit the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else 65536
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass
+class RunResult:
+    participants: int
+    joined: int
+    lines: list[str]
+    p95_ms: float
+    lost: int
+    missing_acked: int
+
+
+def run_room(*, label: str, database_url: str, seeded, room_index: int, participants: int, seconds: float, rate: float, senders: int,
+             clients_per_process: int, join_concurrency: int, fault_after: float | None, gap_grace: float,
+             drain: float) -> RunResult:
+    """One room with `participants` clients on two fresh server processes; returns the printed lines."""
+    crowd = seeded.crowd[:participants]
+    room = seeded.rooms[room_index]
+    messages = int(round(seconds * rate))
+    senders = min(senders, participants)
+    if rate / senders > 1.0:
+        raise SystemExit(f"--rate {rate} over {senders} senders is more than 1 message a second each, past the "
+                         "app's chat limit of 10 in 10 s per person")
+    workers = max(1, -(-participants // clients_per_process))
+    servers = live_support.start_servers(("A", "B"), database_url, SECRET, worker_connections=4 * participants + 100)
+    a, b = servers
+    ctx = mp.get_context("spawn")
+    results, go, stop, start_at = ctx.Queue(), ctx.Event(), ctx.Event(), ctx.Value("d", 0.0)
+    processes = []
+    lines: list[str] = []
+    try:
+        pids = {s.name: s.worker_pid for s in servers}
+        rss_before = {name: live_support.rss_kb(pid) for name, pid in pids.items()}
+        now = time.time()
+        specs = [{"worker": w, "session_id": room.session_id, "run_tag": f"{label}{room.session_id}",
+                  "rate": rate, "messages": messages, "join_concurrency": join_concurrency,
+                  "resend_within": 30.0, "gap_grace": gap_grace, "quiet": 2.0, "drain": drain,
+                  # message k goes out at start + k / rate, from sender k mod senders
+                  "schedule": [(k, k % senders) for k in range(messages)], "participants": []}
+                 for w in range(workers)]
+        per_server = {"A": 0, "B": 0}
+        for i, person in enumerate(crowd):
+            home, other = (a, b) if i % 2 == 0 else (b, a)
+            per_server[home.name] += 1
+            specs[(i // 2) % workers]["participants"].append(
+                {"index": i, "cookie": live_support.login_cookie(SECRET, person.token, now=now),
+                 "urls": [home.url, other.url]})
+        join_started = time.monotonic()
+        for spec in specs:
+            process = ctx.Process(target=client_process, args=(spec, results, go, start_at, stop), daemon=True)
+            process.start()
+            processes.append(process)
+        joined = 0
+        for _ in specs:
+            kind, worker, *rest = _get(results, 300, "clients to connect and join")
+            if kind == "crash":
+                raise RuntimeError(f"client process {worker} crashed:\n{rest[0]}")
+            joined += rest[0]
+        join_seconds = time.monotonic() - join_started
+        rss_after = {name: live_support.rss_kb(pid) for name, pid in pids.items()}
+        cpu0 = {name: live_support.cpu_seconds(pid) for name, pid in pids.items()}
+        busy0, total0 = _machine_busy()
+        wall0 = time.monotonic()
+        start_at.value = time.time() + 0.5
+        go.set()
+        killed_at = None
+        if fault_after is not None:
+            time.sleep(max(0.0, start_at.value + fault_after - time.time()))
+            a.kill9()
+            killed_at = time.time() - start_at.value
+        tallies = []
+        for _ in specs:
+            kind, worker, payload = _get(results, seconds + drain + 120, "the run to finish")
+            if kind == "crash":
+                raise RuntimeError(f"client process {worker} crashed:\n{payload}")
+            tallies.append(Tally(**payload))
+        wall = time.monotonic() - wall0
+        busy1, total1 = _machine_busy()
+        server_cpu = {}
+        for name, pid in pids.items():
+            if name == "A" and killed_at is not None:
+                server_cpu[name] = None
+            else:
+                server_cpu[name] = (live_support.cpu_seconds(pid) - cpu0[name]) / wall
+        lines += _report(label, participants, joined, per_server, join_seconds, tallies, rss_before, rss_after,
+                         server_cpu, (busy1 - busy0) / max(1, total1 - total0), workers, messages, killed_at)
+        result = _summarise(tallies, joined)
+        return RunResult(participants, joined, lines, result["p95_ms"], result["lost"], result["missing_acked"])
+    finally:
+        # servers first (SIGKILL): a polite shutdown would have every disconnect broadcast presence to
+        # everyone still in the room, which measures nothing and takes long at 1,000 participants
+        for server in servers:
+            server.kill9()
+            server.stop()
+            server.remove_log()
+        stop.set()
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def _get(results, timeout: float, what: str):
+    import queue
+
+    try:
+        return results.get(timeout=timeout)
+    except queue.Empty:
+        raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}") from None
+
+
+def _summarise(tallies: list[Tally], joined: int) -> dict:
+    acked: dict[int, tuple[int, int]] = {}
+    for tally in tallies:
+        acked.update(tally.acked)
+    received = 0
+    missing_acked = 0
+    for tally in tallies:
+        for numbers in tally.received.values():
+            got = set(numbers)
+            received += len(got & acked.keys())
+            missing_acked += len(acked.keys() - got)
+    participants_received = sum(len(t.received) for t in tallies)
+    latencies = [x for t in tallies for x in t.latencies]
+    expected = len(acked) * joined
+    # participants that never joined have no entry in `received`; count their share as lost too
+    missing_acked += len(acked) * max(0, joined - participants_received)
+    return {"acked": acked, "expected": expected, "received": received, "lost": expected - received,
+            "missing_acked": missing_acked, "latencies": latencies,
+            "p50_ms": 1000 * _percentile(latencies, 0.50), "p95_ms": 1000 * _percentile(latencies, 0.95),
+            "p99_ms": 1000 * _percentile(latencies, 0.99)}
+
+
+def _report(label, participants, joined, per_server, join_seconds, tallies, rss_before, rss_after, server_cpu,
+            machine_busy, workers, messages, killed_at) -> list[str]:
+    s = _summarise(tallies, joined)
+    duplicates = sum(1 for t in tallies for seqs in t.delivered_seq.values() if len(seqs) > 1)
+    errors = [e for t in tallies for e in t.send_errors]
+    join_failures = [e for t in tallies for e in t.join_failures]
+    client_cpu = sum(t.cpu_seconds for t in tallies) / max(1e-9, max(t.wall_seconds for t in tallies))
+    rss = {name: (rss_after[name] - rss_before[name]) / max(1, per_server[name]) for name in rss_before}
+    lines = []
+    if killed_at is None:
+        lines.append(f"participants={participants:<5} sent={len(s['acked'])}/{messages}  "
+                     f"deliveries={s['received']}/{s['expected']} lost={s['lost']}  "
+                     f"p50={s['p50_ms']:.0f} ms p95={s['p95_ms']:.0f} ms p99={s['p99_ms']:.0f} ms  "
+                     f"server RSS per connection: A={rss['A']:.0f} KB B={rss['B']:.0f} KB  "
+                     f"client CPU={100 * client_cpu:.0f}%")
+        cpu = "  ".join(f"{name}={100 * v:.0f}%" for name, v in server_cpu.items())
+        lines.append(f"    joined {joined}/{participants} in {join_seconds:.1f} s (A {per_server['A']}, B "
+                     f"{per_server['B']}); server RSS before/after: A {rss_before['A'] // 1024}->"
+                     f"{rss_after['A'] // 1024} MB, B {rss_before['B'] // 1024}->{rss_after['B'] // 1024} MB")
+        lines.append(f"    during sending: server CPU {cpu}; client processes={workers} at {100 * client_cpu:.0f}% "
+                     f"of a core in all; machine {100 * machine_busy:.0f}% busy (of {os.cpu_count()} cores); "
+                     f"duplicates={duplicates} gap repairs={sum(t.repairs for t in tallies)}")
+        if participants == TARGET_PARTICIPANTS:
+            met = s["p95_ms"] <= TARGET_P95_MS and s["lost"] == 0 and joined == participants
+            lines.append(f"    target (500 participants: p95 <= {TARGET_P95_MS:.0f} ms, nothing lost): "
+                         f"{'met' if met else 'NOT met'}")
+    else:
+        failover = [x for t in tallies for x in t.failover_seconds]
+        failed_over = sum(t.failovers for t in tallies)
+        lines.append(f"fault case: participants={participants} ({per_server['A']} on A, {per_server['B']} on B); "
+                     f"A killed with SIGKILL {killed_at:.1f} s into sending; its clients fail over to B")
+        lines.append(f"    sent={messages} acknowledged={len(s['acked'])} (resent after the crash with the same "
+                     f"client id: {sum(t.resent for t in tallies)}); failed over: {failed_over}/{per_server['A']}"
+                     + (f" in {min(failover):.2f}-{max(failover):.2f} s" if failover else "")
+                     + f"; replayed on re-join: {sum(t.replayed for t in tallies)} events")
+        lines.append(f"    gap repairs: {sum(t.repairs for t in tallies)} re-joins recovered "
+                     f"{sum(t.repaired for t in tallies)} events; duplicates={duplicates}; "
+                     f"deliveries={s['received']}/{s['expected']}; live p95={s['p95_ms']:.0f} ms")
+        lines.append(f"    acknowledged-but-missing (acked message x participant never received, live or in "
+                     f"replay) = {s['missing_acked']}")
+        for failure in [x for t in tallies for x in t.failover_failures][:5]:
+            lines.append(f"    failover failed: {failure}")
+    for error in join_failures[:5]:
+        lines.append(f"    join failed: {error}")
+    for error in errors[:5]:
+        lines.append(f"    send error: {error}")
+    if len(errors) > 5:
+        lines.append(f"    ... {len(errors) - 5} more send errors")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--participants", default="100,500,1000",
+                        help="comma-separated room sizes (default 100,500,1000)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="sending time per size (default 20)")
+    parser.add_argument("--rate", type=float, default=10.0, help="chat messages a second in the room (default 10)")
+    parser.add_argument("--senders", type=int, default=20, help="participants who send (default 20)")
+    parser.add_argument("--clients-per-process", type=int, default=500,
+                        help="most clients one asyncio client process holds (default 500)")
+    parser.add_argument("--join-concurrency", type=int, default=20,
+                        help="joins in flight at once per client process (default 20)")
+    parser.add_argument("--fault", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the fault case (default on)")
+    parser.add_argument("--fault-only", action="store_true", help="run only the fault case")
+    parser.add_argument("--fault-participants", type=int, default=100)
+    parser.add_argument("--fault-seconds", type=float, default=20.0)
+    parser.add_argument("--gap-grace", type=float, default=2.0,
+                        help="seconds a hole in the sequence may last before a client re-joins (default 2)")
+    parser.add_argument("--drain", type=float, default=15.0,
+                        help="seconds after the last send a message may still arrive (default 15)")
+    args = parser.parse_args()
+
+    sizes = [] if args.fault_only else [int(x) for x in args.participants.split(",") if x.strip()]
+    fault = args.fault or args.fault_only
+    problem = live_support.services_problem()
+    if problem:
+        print(f"live_room: {problem}", file=sys.stderr)
+        return 2
+    fds = _raise_fd_limit()
+    largest = max(sizes + ([args.fault_participants] if fault else []))
+    print(f"live_room: {len(sizes)} room size(s) {sizes} and {'the' if fault else 'no'} fault case; "
+          f"{args.rate:g} msg/s for {args.seconds:g} s from {args.senders} senders; 2 server processes "
+          f"(gunicorn -k gevent -w 1) + Redis + PostgreSQL on {os.cpu_count()} cores; file descriptors {fds}",
+          flush=True)
+    started = time.monotonic()
+    schema = live_support.Schema(SCHEMA)
+    try:
+        schema.create()
+        seeded = live_support.seed(schema.url, crowd=largest, rooms=len(sizes) + 1)
+        print(f"seeded {largest} participants and {len(sizes) + 1} rooms in {time.monotonic() - started:.1f} s",
+              flush=True)
+        for n, size in enumerate(sizes):
+            result = run_room(label=f"r{n}-", database_url=schema.url, seeded=seeded, room_index=n, participants=size, seconds=args.seconds,
+                              rate=args.rate, senders=args.senders, clients_per_process=args.clients_per_process,
+                              join_concurrency=args.join_concurrency, fault_after=None, gap_grace=args.gap_grace,
+                              drain=args.drain)
+            print("\n".join(result.lines), flush=True)
+        if fault:
+            result = run_room(label="f-", database_url=schema.url, seeded=seeded, room_index=len(sizes), participants=args.fault_participants,
+                              seconds=args.fault_seconds, rate=args.rate, senders=args.senders,
+                              clients_per_process=args.clients_per_process, join_concurrency=args.join_concurrency,
+                              fault_after=0.4 * args.fault_seconds, gap_grace=args.gap_grace, drain=args.drain)
+            print("\n".join(result.lines), flush=True)
+    finally:
+        schema.drop()
+    print(f"total {time.monotonic() - started:.0f} s; schema {SCHEMA} dropped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
