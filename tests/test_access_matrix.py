@@ -6,80 +6,16 @@ Network roles hold no site, so for them own and other are the same.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
 from datetime import date
-from typing import Any, Callable
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from network import people
-from network.people import CareLink, Membership
+from tests.matrix_core import (ACTORS, ANON_401, EVERYONE, LEADERS_GET, MEMBERS, SUBMITTERS, TEAM_VIEW, BAD_TOKEN,
+                               Route, _care_link, _invitation, _token, leaders, membership_at, submitters,
+                               team_manage)
 from tests.outcome_fixtures import add_figures, add_measure, months
-
-ACTORS = ("anonymous", "patient", "parent", "clinician", "site_lead", "network_leader", "moderator")
-
-
-@dataclass
-class Route:
-    method: str
-    endpoint: str
-    url: Callable[[Any, Any], str]  # (world, target site) -> url
-    expect: dict[str, Any]          # actor -> status or (own, other)
-    data: dict | Callable[[Any, Any], dict] | None = None
-
-
-def membership_at(db, site, role="clinician"):
-    return db.scalars(select(Membership).where(Membership.site_id == site.id, Membership.role == role)).one()
-
-
-def _invitation(db, world, site):
-    invitation, _token = people.invite(db, world.user("network_leader", "network"), email="x@example.org",
-                                       full_name="X", role="parent", site_id=site.id, secret="s",
-                                       link_for=lambda t: t)
-    return invitation.id
-
-
-def _token(db, world, site):
-    from network import outcomes
-
-    token, _secret = outcomes.create_token(db, world.user("network_leader", "network"), site, "matrix")
-    return token.id
-
-
-def _care_link(db, world, site):
-    return db.scalars(select(CareLink).where(CareLink.patient_id == world.user(
-        "patient", "own" if site is world.own else "other").id)).one().id
-
-
-EVERYONE = {a: 200 for a in ACTORS}
-MEMBERS = {"anonymous": 302, **{a: 200 for a in ACTORS[1:]}}
-LEADERS_GET = {"anonymous": 302, "patient": 403, "parent": 403, "clinician": 403, "site_lead": 403,
-               "network_leader": 200, "moderator": 403}
-
-
-def leaders(status):
-    return {**LEADERS_GET, "network_leader": status}
-
-
-# Site-scoped: a site's own team, leaders anywhere; others see 404 for another site.
-TEAM_VIEW = {"anonymous": 302, "patient": (200, 404), "parent": (200, 404), "clinician": (200, 404),
-             "site_lead": (200, 404), "network_leader": 200, "moderator": 404}
-
-
-def team_manage(status):
-    return {"anonymous": 302, "patient": (403, 404), "parent": (403, 404), "clinician": (403, 404),
-            "site_lead": (status, 404), "network_leader": status, "moderator": 404}
-
-
-BAD_TOKEN = "eyJpZCI6MX0.tampered.signature"
-ANON_401 = {"anonymous": 401, **{a: 200 for a in ACTORS[1:]}}
-SUBMITTERS = {"anonymous": 302, "patient": 403, "parent": 403, "clinician": 403, "site_lead": 200,
-              "network_leader": 403, "moderator": 403}
-
-
-def submitters(status):
-    return {**SUBMITTERS, "site_lead": status}
 
 ROUTES = [
     Route("GET", "home.index", lambda w, s: "/", EVERYONE),
@@ -381,6 +317,20 @@ SESSION_ROUTES = [
 ]
 ROUTES += SESSION_ROUTES
 
+#: endpoint prefixes -> what their routes need in the database
+WORLDS = {
+    ("library.", "files.", "api.list_resources", "api.show_resource"): _library_world,
+    ("stories.", "moderation.", "api.list_stories", "api.show_story"): _stories_world,
+    ("sessions.",): _sessions_world,
+}
+
+for _module_path in sorted(Path(__file__).parent.glob("matrix_*.py")):
+    if _module_path.stem == "matrix_core":
+        continue
+    _module = importlib.import_module(f"tests.{_module_path.stem}")
+    ROUTES += _module.ROUTES
+    WORLDS.update(getattr(_module, "WORLDS", {}))
+
 #: endpoints that need no entry: files anyone may fetch
 EXEMPT = {"static"}
 
@@ -413,12 +363,9 @@ def test_access(db, world, login_as, route, actor, where, status):
     measure = add_measure(db)
     for site in (world.own, world.other):
         add_figures(db, site, measure, [(m, 60, 100) for m in months(2025, 6)])
-    if route.endpoint.startswith(("library.", "files.", "api.list_resources", "api.show_resource")):
-        _library_world(db, world)
-    if route.endpoint.startswith(("stories.", "moderation.", "api.list_stories", "api.show_story")):
-        _stories_world(db, world)
-    if route.endpoint.startswith("sessions."):
-        _sessions_world(db, world)
+    for prefixes, build in WORLDS.items():
+        if route.endpoint.startswith(prefixes):
+            build(db, world)
     site = world.own if where == "own" else world.other
     url = route.url(world, site)
     client = login_as(actor)
