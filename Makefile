@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PG_URL := postgresql+psycopg://127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-browser test-postgres venv chromium services bench clean
+.PHONY: run test test-sqlite test-browser test-postgres venv translations chromium services bench clean
 
 venv: $(STAMP)
 
@@ -16,7 +16,14 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
 
-run: $(STAMP)
+# Compiled catalogs (.mo) are built here, not committed: every .po under app/translations/.
+PO_FILES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+translations: $(PO_FILES:.po=.mo)
+
+$(PO_FILES:.po=.mo): %.mo: %.po $(STAMP)
+	$(VENV)/bin/pybabel compile -d app/translations
+
+run: $(STAMP) translations
 	mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
@@ -29,11 +36,11 @@ chromium:
 services:
 	@bash .ci/services.sh
 
-test: $(STAMP) chromium services test-sqlite test-browser test-postgres
+test: $(STAMP) translations chromium services test-sqlite test-browser test-postgres
 
 # Unit and web tests on SQLite (the embedded default).
 test-sqlite: $(STAMP)
-	$(PY) -m pytest -m "not browser" -q
+	$(PY) -m pytest -m "not browser" -q -n 2
 
 # Browser tests: Playwright on Debian's Chromium against a live server (own process, own invocation).
 test-browser: $(STAMP) chromium
@@ -41,7 +48,7 @@ test-browser: $(STAMP) chromium
 
 # The database-facing tests again on PostgreSQL (skipped when it is down, a failure under CI=true).
 test-postgres: $(STAMP)
-	$(PY) -m pytest -m "not browser and not pure" -q --database=postgresql
+	$(PY) -m pytest -m "not browser and not pure" -q -n 2 --database=postgresql
 
 bench: $(STAMP)
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -55,6 +55,10 @@ class Config:
     SOCKETIO_ASYNC_MODE = _env("SOCKETIO_ASYNC_MODE", "threading")
     #: uploaded files live here, outside the static folder, under server-made names
     ATTACHMENTS_DIR = Path(_env("ATTACHMENTS_DIR", str(INSTANCE / "attachments")))
+    #: readability panel: the highest school grade each audience's tools should read at (None: no target),
+    #: and how many words make a sentence long
+    READABILITY_TARGETS = {"patients": 8, "parents": 8, "teens": 7, "clinicians": None}
+    READABILITY_LONG_SENTENCE_WORDS = 25
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ("en", "es")
     HSTS = False

@@ -5,6 +5,7 @@ import logging
 
 from flask import Flask, request, session
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 
 from app import errors, security
@@ -42,16 +43,22 @@ def create_app(config=None) -> Flask:
 
 
 def _locale() -> str:
+    """The person's choice (their account, or this visit), else what their browser asks for."""
+    from flask_login import current_user
+
     chosen = session.get("locale")
-    if chosen:
+    if chosen in ("en", "es"):
         return chosen
+    if current_user.is_authenticated and current_user.locale in ("en", "es"):
+        return current_user.locale
     return request.accept_languages.best_match(["en", "es"]) or "en"
 
 
 def _init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.localize_callback = str  # the lazy message becomes text in the viewer's language
     login_manager.login_message_category = "info"
     login_manager.anonymous_user = _AnonymousVisitor
     login_manager.session_protection = "basic"
@@ -67,7 +74,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
+    from app.front.views import bp as front_bp
     from app.home.views import bp as home_bp
+    from app.library.stewardship import bp as stewardship_bp
     from app.library.views import bp as library_bp
     from app.library.views import files as files_bp
     from app.outcomes.views import bp as outcomes_bp
@@ -76,9 +85,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.sites.views import bp as sites_bp
     from app.stories.views import bp as stories_bp
     from app.stories.views import moderation as moderation_bp
+    from app.visits.views import bp as visits_bp
 
     for blueprint in (home_bp, auth_bp, sites_bp, admin_bp, outcomes_bp, public_bp, library_bp, files_bp, stories_bp,
-                      moderation_bp, sessions_bp, api_bp):
+                      moderation_bp, sessions_bp, visits_bp, front_bp, api_bp, stewardship_bp):
         app.register_blueprint(blueprint)
 
 
@@ -89,5 +99,6 @@ def _register_template_helpers(app: Flask) -> None:
                                  nav_items=presenters.nav_items)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
     app.jinja_env.globals["zip"] = zip
+    app.jinja_env.globals["unread_notifications"] = presenters.unread_notifications
     app.jinja_env.filters["month"] = presenters.month_label
     app.jinja_env.filters["when"] = presenters.when

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup, escape
 
 from network.funnel import FunnelResult, proportion_limit_table
@@ -32,10 +33,13 @@ __all__ = ["control_chart_svg", "funnel_svg", "data_table_rows"]
 SVG_NS = "http://www.w3.org/2000/svg"
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = (lazy_gettext("Jan"), lazy_gettext("Feb"), lazy_gettext("Mar"), lazy_gettext("Apr"), lazy_gettext("May"),
+           lazy_gettext("Jun"), lazy_gettext("Jul"), lazy_gettext("Aug"), lazy_gettext("Sep"), lazy_gettext("Oct"),
+           lazy_gettext("Nov"), lazy_gettext("Dec"))
 # Month steps tried when thinning x-axis labels; each is aligned to January so labels read naturally.
 _MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60, 120)
-_ANNOTATION_KINDS = {"revised": "Data revised", "adoption": "Adoption", "cycle": "Change cycle"}
+_ANNOTATION_KINDS = {"revised": lazy_gettext("Data revised"), "adoption": lazy_gettext("Adoption"),
+                     "cycle": lazy_gettext("Change cycle")}
 _DIRECTIONS = {"higher": "increase", "lower": "decrease", None: "neutral"}
 _LABEL_SPACING = 64.0  # user units one "Mar 2021" x label needs, so labels never overlap
 _CHAR_WIDTH = 5.7  # rough advance of one 11px legend character, for laying out the legend
@@ -447,21 +451,21 @@ def _numerator(result: SPCResult, i: int) -> float | None:
 
 def _signal_word(sigma: bool, in_run: bool) -> str:
     if sigma:
-        return "outside limits"
-    return "part of a run" if in_run else ""
+        return gettext("outside limits")
+    return gettext("part of a run") if in_run else ""
 
 
 def _point_title(plot: _Plot, i: int, in_run: bool) -> str:
     """ "Mar 2021: 72.4% (143 of 198)", then why the point is marked, if it is."""
     result = plot.result
     if not _finite(result.y[i]):
-        return f"{plot.months[i]}: no data"
+        return gettext("%(month)s: no data", month=plot.months[i])
     text = f"{plot.months[i]}: {plot.fmt(result.y[i])}"
     num = _numerator(result, i)
     if num is not None:
-        text += f" ({_fmt_count(num)} of {_fmt_count(float(result.n[i]))})"
+        text += " " + gettext("(%(count)s of %(total)s)", count=_fmt_count(num), total=_fmt_count(float(result.n[i])))
     if not bool(result.include[i]):
-        text += " — excluded from the calculations"
+        text += " — " + gettext("excluded from the calculations")
     word = _signal_word(bool(result.sigma_signal[i]), in_run)
     return f"{text} — {word}" if word else text
 
@@ -567,10 +571,11 @@ def _goal_line(plot: _Plot, goal: float | None) -> list[str]:
     if goal is None:
         return []
     frame, gy = plot.frame, plot.y_px(goal)
-    out = [f'<g class="cc-goal-group"><title>Goal: {_e(plot.fmt(goal))}</title>'
+    goal_title = gettext("Goal: %(value)s", value=plot.fmt(goal))
+    out = [f'<g class="cc-goal-group"><title>{_e(goal_title)}</title>'
            f'{_hline(frame.x0, frame.x1, gy, "cc-goal")}</g>']
     if not plot.compact:
-        out.append(_text(frame.x1 + 4, gy + 3.5, "Goal", "cc-goal-label", "start"))
+        out.append(_text(frame.x1 + 4, gy + 3.5, gettext("Goal"), "cc-goal-label", "start"))
     return out
 
 
@@ -676,23 +681,23 @@ def _control_legend(result: SPCResult, goal: float | None, has_runs: bool,
                     annotations: list[dict[str, Any]]) -> list[tuple[str, _Swatch]]:
     """Legend entries for what this chart actually shows, nothing more."""
     entries: list[tuple[str, _Swatch]] = [
-        ("Data", _swatch_data),
-        ("Median" if result.chart == "run" else "Centre line", _swatch_line("cc-cl")),
+        (gettext("Data"), _swatch_data),
+        (gettext("Median") if result.chart == "run" else gettext("Centre line"), _swatch_line("cc-cl")),
     ]
     if np.isfinite(result.ucl).any() or np.isfinite(result.lcl).any():
-        entries.append(("Control limits", _swatch_line("cc-limit")))
+        entries.append((gettext("Control limits"), _swatch_line("cc-limit")))
     if np.isfinite(result.ucl_95).any() or np.isfinite(result.lcl_95).any():
-        entries.append(("2-sigma limits", _swatch_line("cc-limit-2s")))
+        entries.append((gettext("2-sigma limits"), _swatch_line("cc-limit-2s")))
     if goal is not None:
-        entries.append(("Goal", _swatch_line("cc-goal")))
+        entries.append((gettext("Goal"), _swatch_line("cc-goal")))
     if np.asarray(result.sigma_signal, bool).any():
-        entries.append(("Outside limits", _swatch_marker(_diamond, "cc-point cc-sigma", 5.5)))
+        entries.append((gettext("Outside limits"), _swatch_marker(_diamond, "cc-point cc-sigma", 5.5)))
     if has_runs:
-        entries.append(("Part of a run", _swatch_marker(_square, "cc-point cc-run", 4)))
+        entries.append((gettext("Part of a run"), _swatch_marker(_square, "cc-point cc-run", 4)))
     if not np.asarray(result.include, bool).all():
-        entries.append(("Excluded", _swatch_marker(_circle, "cc-point cc-excluded", 3.5)))
+        entries.append((gettext("Excluded"), _swatch_marker(_circle, "cc-point cc-excluded", 3.5)))
     if np.unique(result.part).size > 1:
-        entries.append(("New phase", _swatch_phase))
+        entries.append((gettext("New phase"), _swatch_phase))
     kinds = {a["kind"] for a in annotations}
     for kind, shape in (("adoption", _triangle), ("cycle", _circle)):
         if kind in kinds:
@@ -716,24 +721,25 @@ def _control_description(result: SPCResult, months: Sequence[str], description: 
     parts = [description.strip()] if description.strip() else []
     present = np.flatnonzero(np.isfinite(result.y))
     if present.size == 0:
-        parts.append("No data yet.")
+        parts.append(gettext("No data yet."))
     else:
         last = int(present[-1])
-        parts.append(f"Latest value ({months[last]}): {_fmt_value(result.y[last] * factor, percent)}.")
-        centre = "Median" if result.chart == "run" else "Centre line"
+        parts.append(gettext("Latest value (%(month)s): %(value)s.", month=months[last],
+                             value=_fmt_value(result.y[last] * factor, percent)))
+        centre = gettext("Median") if result.chart == "run" else gettext("Centre line")
         if _finite(result.cl[last]):
             parts.append(f"{centre}: {_fmt_value(result.cl[last] * factor, percent)}.")
         lcl, ucl = result.lcl[last], result.ucl[last]
         if _finite(lcl) and _finite(ucl):
-            parts.append(f"Control limits: {_fmt_value(lcl * factor, percent)} to "
-                         f"{_fmt_value(ucl * factor, percent)}.")
+            parts.append(gettext("Control limits: %(low)s to %(high)s.", low=_fmt_value(lcl * factor, percent),
+                                 high=_fmt_value(ucl * factor, percent)))
     if goal is not None:
-        parts.append(f"Goal: {_fmt_value(goal * factor, percent)}.")
+        parts.append(gettext("Goal: %(value)s.", value=_fmt_value(goal * factor, percent)))
     sentences = explain_signals(result, direction, labels=list(months)) if len(result) else []
     if sentences:
-        parts.append("Signals: " + "; ".join(_capitalise(s) for s in sentences) + ".")
+        parts.append(gettext("Signals: %(signals)s.", signals="; ".join(_capitalise(s) for s in sentences)))
     elif present.size:
-        parts.append("No signals: the variation is what this process usually produces.")
+        parts.append(gettext("No signals: the variation is what this process usually produces."))
     return " ".join(parts)
 
 
@@ -812,7 +818,7 @@ def control_chart_svg(
         *_point_groups(plot, {i for run in runs for i in run}),
         *_annotation_marks(plot, notes),
         *_x_axis(plot, labels),
-        *([] if len(result) else [_text((frame.x0 + frame.x1) / 2, (frame.y0 + frame.y1) / 2, "No data yet",
+        *([] if len(result) else [_text((frame.x0 + frame.x1) / 2, (frame.y0 + frame.y1) / 2, gettext("No data yet"),
                                         "cc-empty")]),
         *_legend_group(legend),
     ]
@@ -905,17 +911,19 @@ def _funnel_description(result: FunnelResult, labels: Sequence[str], description
     factor = 100.0 if percent else 1.0
     limit = "95%" if result.limit == 95 else "99.8%"
     parts = [description.strip()] if description.strip() else []
-    parts.append(f"{len(result)} units. Target (overall): {_fmt_value(result.target * factor, percent)}.")
+    parts.append(gettext("%(n)s units. Target (overall): %(value)s.", n=len(result),
+                         value=_fmt_value(result.target * factor, percent)))
     if result.draw_adjusted:
-        parts.append("Limits are widened for over-dispersion between units.")
+        parts.append(gettext("Limits are widened for over-dispersion between units."))
     outliers = [
-        f"{labels[i]} ({'above' if result.rr[i] > result.target else 'below'})"
+        f"{labels[i]} ({gettext('above') if result.rr[i] > result.target else gettext('below')})"
         for i in np.flatnonzero(np.asarray(result.outlier) == 1)
     ]
     if outliers:
-        parts.append(f"{len(outliers)} outside the {limit} limits: {', '.join(outliers)}.")
+        parts.append(gettext("%(n)s outside the %(limit)s limits: %(units)s.", n=len(outliers), limit=limit,
+                             units=", ".join(outliers)))
     else:
-        parts.append(f"No unit is outside the {limit} limits.")
+        parts.append(gettext("No unit is outside the %(limit)s limits.", limit=limit))
     return " ".join(parts)
 
 
@@ -926,11 +934,12 @@ def _funnel_points(result: FunnelResult, labels: Sequence[str], xs: _Linear, ys:
     ordinary, flagged = [], []
     for i in range(len(result)):
         value = float(result.rr[i]) * factor
-        title = f"{labels[i]}: {_fmt_value(value, percent)} of {_fmt_count(float(result.denominator[i]))}"
+        title = gettext("%(unit)s: %(value)s of %(total)s", unit=labels[i], value=_fmt_value(value, percent),
+                        total=_fmt_count(float(result.denominator[i])))
         x, y = xs(float(result.denominator[i])), ys(value)
         if int(result.outlier[i]) == 1:
-            side = "above" if result.rr[i] > result.target else "below"
-            title += f" — outside the {limit} limits ({side})"
+            side = gettext("above") if result.rr[i] > result.target else gettext("below")
+            title += " — " + gettext("outside the %(limit)s limits (%(side)s)", limit=limit, side=side)
             flagged.append(f'<g class="cc-unit cc-outlier"><title>{_e(title)}</title>'
                            f'{_diamond(x, y, 6, "cc-mark")}</g>')
         else:
@@ -941,12 +950,12 @@ def _funnel_points(result: FunnelResult, labels: Sequence[str], xs: _Linear, ys:
 
 def _funnel_legend(limit: int) -> list[tuple[str, _Swatch]]:
     return [
-        ("Unit", _swatch_marker(_circle, "cc-unit", 3.5)),
-        (f"Outside {'95%' if limit == 95 else '99.8%'} limits",
+        (gettext("Unit"), _swatch_marker(_circle, "cc-unit", 3.5)),
+        (gettext("Outside %(limit)s limits", limit="95%" if limit == 95 else "99.8%"),
          _swatch_marker(_diamond, "cc-unit cc-outlier", 5.5)),
-        ("Target", _swatch_line("cc-target")),
-        ("95% limits", _swatch_line("cc-funnel-95")),
-        ("99.8% limits", _swatch_line("cc-funnel-998")),
+        (gettext("Target"), _swatch_line("cc-target")),
+        (gettext("%(limit)s limits", limit="95%"), _swatch_line("cc-funnel-95")),
+        (gettext("%(limit)s limits", limit="99.8%"), _swatch_line("cc-funnel-998")),
     ]
 
 
@@ -1013,12 +1022,13 @@ def funnel_svg(
     xs = _Linear(x_ticks[0], x_ticks[-1], frame.x0, frame.x1)
     ys = _Linear(y_ticks[0], y_ticks[-1], frame.y1, frame.y0)
 
+    target_title = gettext("Target: %(value)s", value=_fmt_value(target, percent))
     body = [
         _clip_def(chart_id, frame),
         *_y_axis(y_ticks, ys, frame, percent, compact=False),
         *_funnel_x_axis(x_ticks, xs, frame, x_label),
         *_funnel_curves(grid, limits, xs, ys, f"{chart_id}-clip"),
-        f'<g class="cc-target-group"><title>Target: {_e(_fmt_value(target, percent))}</title>'
+        f'<g class="cc-target-group"><title>{_e(target_title)}</title>'
         f'{_hline(frame.x0, frame.x1, ys(target), "cc-target")}</g>',
         *_funnel_points(funnel_result, labels, xs, ys, factor, percent),
         *_legend_group(legend),

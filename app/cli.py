@@ -79,14 +79,14 @@ jobs_cli = AppGroup("jobs", help="Idempotent background jobs (cron or a systemd 
 
 @jobs_cli.command("run")
 def jobs_run():
-    """Queue session reminders, then deliver queued mail. Safe to run again at any time."""
-    from network import outbox, sessions
+    """Reminders, derived figures, notices and digests, then deliver queued mail. Safe to run again."""
+    from content import jobs
+    from network import outbox
 
     config = current_app.config
-    base = config["BASE_URL"].rstrip("/")
     with database().session_factory() as db:
-        reminded = sessions.send_reminders(db, link_for=lambda s: f"{base}/sessions/{s.slug}")
-    click.echo(f"session reminders: {reminded} queued")
+        for name, count in jobs.run_all(db, base_url=config["BASE_URL"]).items():
+            click.echo(f"{name}: {count}")
     if config.get("MAIL_SERVER"):
         transport = outbox.SmtpTransport(config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_SENDER"],
                                          config["MAIL_USERNAME"], config["MAIL_PASSWORD"])

@@ -18,6 +18,7 @@ import logging
 from typing import Any, Callable
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room, leave_room
 
@@ -138,12 +139,12 @@ def _handle(data, action: Callable, limiter: str = ACTION):
     """Load -> check -> act for one socket event; domain errors become an error event and an error ack."""
     if not current_user.is_authenticated:  # signed out (or deactivated) since the socket opened
         socketio.server.disconnect(request.sid, namespace=NAMESPACE)
-        return {"error": {"status": 401, "message": "Sign in again.", "fields": {}}}
+        return {"error": {"status": 401, "message": _("Sign in again."), "fields": {}}}
     db = get_db()
     user = current_user._get_current_object()
     try:
         if not isinstance(data, dict):
-            raise Invalid({"payload": ["Send an object."]})
+            raise Invalid({"payload": [_("Send an object.")]})
         current_app.extensions["carecommons.live_limits"][limiter].check(user.id)
         session = sessions.get(db, user, data.get("session_id") if isinstance(data.get("session_id"), int) else -1)
         return action(db, user, session, data)
@@ -163,7 +164,7 @@ def _emit_event(db, event: RoomEvent, created: bool) -> dict[str, Any]:
 def _join(db, user, session, data):
     room = data.get("room") or MAIN_ROOM
     if not isinstance(room, str):
-        raise Invalid({"room": ["Name the room."]})
+        raise Invalid({"room": [_("Name the room.")]})
     sessions.enter(db, user, session, sid=request.sid, room=room)
     join_room(sessions.room_key(session.id, room))
     last_seq = data.get("last_seq") if isinstance(data.get("last_seq"), int) else 0

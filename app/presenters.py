@@ -49,6 +49,8 @@ def nav_items() -> list[tuple[str, str, str]]:
     if access.can(viewer, "library.browse"):
         items.append(("library.index", url_for("library.index"), str(_l("Library"))))
     items.append(("stories.index", url_for("stories.index"), str(_l("Stories"))))
+    if access.can(viewer, "network.view"):
+        items.append(("visits.index", url_for("visits.index"), str(_l("My care"))))
     if access.can(viewer, "session.browse"):
         items.append(("sessions.index", url_for("sessions.index"), str(_l("Sessions"))))
     if access.can(viewer, "network.view"):
@@ -58,3 +60,10 @@ def nav_items() -> list[tuple[str, str, str]]:
     if access.can(viewer, "people.manage"):
         items.append(("admin.index", url_for("admin.index"), str(_l("Admin"))))
     return items
+
+
+def unread_notifications() -> int:
+    from app.extensions import get_db
+    from network import notifications
+
+    return notifications.unread_count(get_db(), actor())

@@ -8,6 +8,7 @@ import secrets
 import time
 
 from flask import Flask, flash, g, request, session
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 
@@ -60,7 +61,7 @@ def init_app(app: Flask) -> None:
         if now - seen > idle or now - started > absolute:
             logout_user()
             session.clear()
-            flash("You were signed out after a period of inactivity. Please sign in again.", "info")
+            flash(_("You were signed out after a period of inactivity. Please sign in again."), "info")
             return None
         session["seen_at"] = now
         return None

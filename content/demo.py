@@ -62,6 +62,12 @@ def seed(db: Session) -> int:
         _adoptions_and_conversation(db, by_slug, authors, reviewers)
         for resource in by_slug.values():
             search.index_resource(db, resource)
+    from content import visits_demo
+
+    visits_demo.seed(db)
+    from content import stewardship_demo
+
+    stewardship_demo.seed(db)
     return added
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import (JSON, Date, ForeignKey, Integer, String, Text, UniqueCon
                         select)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
-from network import access, audit, usage
+from network import access, audit, notifications, usage
 from network.db import Base, utcnow
 from network.errors import Conflict, Forbidden, Invalid, NotFound
 from network.people import Site, User, acting_role, user_by_email
@@ -567,6 +567,9 @@ def suggest(db: Session, actor, resource_id: int, *, base_revision_id: int, titl
     db.add(suggestion)
     db.flush()
     audit.record(db, actor, "suggestion.create", suggestion, resource_id=resource.id)
+    notifications.notify(db, resource.coauthor_ids, "suggestion_received",
+                         f"A suggested change to “{resource.title}”: {suggestion.summary}",
+                         f"/library/{resource.slug}/suggestions/{suggestion.id}")
     db.commit()
     return suggestion
 
@@ -665,6 +668,8 @@ def add_comment(db: Session, actor, resource_id: int, *, body: str, anchor: str 
     comment = Comment(resource_id=resource.id, author_id=actor.id, acting_role=acting_role(actor, role), body=body,
                       anchor=anchor)
     db.add(comment)
+    notifications.notify(db, resource.coauthor_ids, "resource_comment", f"A new comment on “{resource.title}”.",
+                         f"/library/{resource.slug}#comments", exclude=actor.id)
     db.commit()
     return comment
 
@@ -700,8 +705,22 @@ def submit_for_review(db: Session, actor, resource_id: int) -> Resource:
     resource.status = Status.IN_REVIEW.value
     resource.review_revision_id = resource.current_revision_id
     audit.record(db, actor, "resource.submit_review", resource)
+    notifications.notify(db, _reviewers_near(db, resource), "review_requested",
+                         f"“{resource.title}” waits for a review.", f"/library/{resource.slug}")
     db.commit()
     return resource
+
+
+def _reviewers_near(db: Session, resource: Resource) -> set[int]:
+    """People who may review it at the co-authors' sites (patients, parents, clinicians, site leads)."""
+    from network.people import Membership
+
+    sites = set(db.scalars(select(Membership.site_id).where(Membership.user_id.in_(resource.coauthor_ids),
+                                                             Membership.site_id.is_not(None))))
+    people = set(db.scalars(select(Membership.user_id).where(
+        Membership.site_id.in_(sites or {-1}), Membership.ended_at.is_(None),
+        Membership.role.in_([r.value for r in REVIEW_ROLES]))))
+    return people - resource.coauthor_ids
 
 
 def review_decisions(db: Session, resource: Resource) -> list[ReviewDecision]:
@@ -823,6 +842,8 @@ def adopt(db: Session, actor, resource_id: int, *, site_id: int, since: date) ->
         adoption = Adoption(resource_id=resource.id, site_id=site.id, since=since, adopted_by_id=actor.id)
         db.add(adoption)
         usage.record(db, actor, "adoption", "resource", resource.id)
+        notifications.notify(db, resource.coauthor_ids, "tool_adopted", f"{site.name} now uses “{resource.title}”.",
+                             f"/library/{resource.slug}", exclude=actor.id)
     adoption.since = since
     db.flush()
     audit.record(db, actor, "resource.adopt", adoption, site_id=site.id, resource_id=resource.id)

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from network import access, audit
+from network import access, audit, notifications
 from network.db import Base, utcnow
 from network.errors import Conflict, Gone, Invalid, NotFound
 from network.people import CareLink, Site, User, acting_role
@@ -462,6 +462,9 @@ def moderate(db: Session, actor, story_id: int, *, decision: str, note: str = ""
         story.status = (StoryStatus.CHANGES_REQUESTED if decision == "request_changes" else StoryStatus.DECLINED).value
         story.moderation_note = note
     audit.record(db, actor, f"story.{decision}", story)
+    words = {"approve": "is published", "request_changes": "needs a change", "decline": "was declined"}[decision]
+    notifications.notify(db, [story.author_id], "story_moderated", f"Your story “{story.title}” {words}.",
+                         "/stories/mine")
     db.commit()
     return story
 

@@ -423,3 +423,156 @@ def _session_join(actor, entry) -> Decision:
 @rule("session.facilitate", "network leaders and the session's facilitators (agenda, polls, pins, mute, breakouts)")
 def _session_facilitate(actor, session) -> Decision:
     return _members_only(actor, facilitates(actor, session))
+
+
+# ---------------------------------------------------------------------------------------------
+# A patient's own data: previsit plans and tracking. Targets: PatientScope (patient_id, site_ids,
+# parent_ids — only parents who may still act for the patient —, tracking_shared). Network leaders
+# see aggregates only.
+
+def _family(actor, data_scope) -> bool:
+    return signed_in(actor) and (actor.id == data_scope.patient_id or actor.id in data_scope.parent_ids)
+
+
+def _care_team(actor, site_ids) -> bool:
+    return signed_in(actor) and any(actor.has_role(Role.CLINICIAN, s) or actor.has_role(Role.SITE_LEAD, s)
+                                    for s in site_ids)
+
+
+@rule("patient_data.edit", "the patient and their linked parents (parents: until 18, unless the patient renews)")
+def _patient_data_edit(actor, data_scope) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if _family(actor, data_scope):
+        return Decision.ALLOW
+    return Decision.FORBIDDEN if _care_team(actor, data_scope.site_ids) else Decision.HIDDEN
+
+
+@rule("patient_data.view", "the family; clinicians and site leads at the patient's site (each look audited)")
+def _patient_data_view(actor, data_scope) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    return Decision.ALLOW if _family(actor, data_scope) or _care_team(actor, data_scope.site_ids) else Decision.HIDDEN
+
+
+@rule("tracking.view", "the family; the patient's care team only while the family shares it (audited)")
+def _tracking_view(actor, data_scope) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    allowed = _family(actor, data_scope) or (data_scope.tracking_shared and _care_team(actor, data_scope.site_ids))
+    return Decision.ALLOW if allowed else Decision.HIDDEN
+
+
+@rule("plan.annotate", "clinicians and site leads at the visit's site (notes on a plan)")
+def _plan_annotate(actor, data_scope) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if _care_team(actor, data_scope.site_ids):
+        return Decision.ALLOW
+    return Decision.FORBIDDEN if _family(actor, data_scope) else Decision.HIDDEN
+
+
+@rule("plan.worklist", "clinicians and site leads of that site")
+def _plan_worklist(actor, site) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if _care_team(actor, [site.id]):
+        return Decision.ALLOW
+    return Decision.FORBIDDEN if member_of_site(actor, site.id) or is_leader(actor) else Decision.HIDDEN
+
+
+# ---------------------------------------------------------------------------------------------
+# Library stewardship: review-due dates, site adaptations, the plain-language glossary and
+# translations kept in step. Adaptation targets are duck-typed: site_id.
+
+def site_team(actor, site_id: int | None) -> bool:
+    """A site's clinicians and site lead: the people who adapt its tools (its patients and parents read them)."""
+    return site_id is not None and signed_in(actor) and any(
+        m.site_id == site_id and m.role in (Role.CLINICIAN, Role.SITE_LEAD) for m in actor.memberships)
+
+
+def _team_decides(actor, site_id: int | None) -> Decision:
+    """The site's team may; its other members and network leaders are refused; other sites do not see it."""
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if site_team(actor, site_id):
+        return Decision.ALLOW
+    return Decision.FORBIDDEN if member_of_site(actor, site_id) or is_leader(actor) else Decision.HIDDEN
+
+
+@rule("library.confirm_review", "co-authors (confirm that a published resource is still current)")
+def _library_confirm_review(actor, resource) -> Decision:
+    return _library_edit(actor, resource)
+
+
+@rule("library.set_review_date", "co-authors (choose a published resource's review-by date)")
+def _library_set_review_date(actor, resource) -> Decision:
+    return _library_edit(actor, resource)
+
+
+@rule("library.overdue", "network leaders and site leads (the list of tools overdue for review)")
+def _library_overdue(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor) or (signed_in(actor) and actor.has_role(Role.SITE_LEAD)))
+
+
+@rule("library.adapt", "a site's clinicians and site lead, for their own site")
+def _library_adapt(actor, site) -> Decision:
+    return _team_decides(actor, site.id)
+
+
+@rule("library.view_adaptation", "the site's members; network leaders")
+def _library_view_adaptation(actor, adaptation) -> Decision:
+    return _site_scoped(actor, adaptation.site_id, member_of_site(actor, adaptation.site_id))
+
+
+@rule("library.edit_adaptation", "the site's clinicians and site lead (edit, merge network changes, offer a change back)")
+def _library_edit_adaptation(actor, adaptation) -> Decision:
+    return _team_decides(actor, adaptation.site_id)
+
+
+@rule("library.sync_translation", "co-authors of the translation (mark it up to date with the original)")
+def _library_sync_translation(actor, translation) -> Decision:
+    return _library_edit(actor, translation)
+
+
+@rule("glossary.view", "every signed-in member")
+def _glossary_view(actor, _target) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("glossary.edit", "network leaders and moderators (the network's plain-language glossary)")
+def _glossary_edit(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor) or is_moderator(actor))
+
+
+# ---------------------------------------------------------------------------------------------
+# The front door: notifications, groups, the people directory, search
+
+@rule("notifications.own", "the person themselves")
+def _notifications_own(actor, _target) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("group.view", "every signed-in member")
+def _group_view(actor, _target) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("group.manage", "network leaders (create groups, add members, link resources and sessions)")
+def _group_manage(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor))
+
+
+@rule("directory.view", "every signed-in member (only people who opted in are listed)")
+def _directory_view(actor, _target) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("search.everything", "every signed-in member; each result kind filtered by its own rules")
+def _search_everything(actor, _target) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("bright_spot.feature", "network leaders")
+def _bright_spot_feature(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor))

@@ -146,6 +146,9 @@ def seed(db: Session) -> list[tuple[str, str, str]]:
 
     demo_outcomes.seed(db, sites, [size for *_rest, size in SITES + EXTRA_SITES], submitted_by=leader)
     demo_sessions.seed(db, leader)
+    from network import demo_front
+
+    demo_front.seed(db, leader)
     db.commit()
     return logins
 

@@ -44,6 +44,13 @@ MEASURES = [
                     "*Making Data Count* rules).",
          numerator_definition="Visits with a submitted previsit plan.",
          denominator_definition="Visits in the month."),
+    dict(key="goals-discussed", name="Visits where families' goals were discussed", better="higher", goal=0.9,
+         chart_type="p", position=8,
+         definition="Derived each month from previsit plans in CareCommons: of the families who answered "
+                    "*were my goals discussed?* after a visit, the share who answered 7 or more out of 10. "
+                    "Months with small numbers are left out.",
+         numerator_definition="Rated plans with a score of 7 or more.",
+         denominator_definition="Plans the family rated after the visit."),
     dict(key="admissions", name="Hospital admissions", better="lower", goal=None, chart_type="u", multiplier=100,
          position=7, baseline_months=12, definition="IBD-related hospital admissions per 100 patients seen.",
          numerator_definition="IBD-related admissions in the month.",

@@ -70,6 +70,11 @@ class User(Base):
     #: roles the person says they hold, shown on the profile; memberships grant rights
     profile_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     birth_year: Mapped[int | None] = mapped_column(Integer)
+    #: listed in the people directory (opt-in), with what they offer other members
+    in_directory: Mapped[bool] = mapped_column(Boolean, default=False)
+    offers: Mapped[str] = mapped_column(String(300), default="")
+    #: interface language ("en" or "es"); None follows the browser
+    locale: Mapped[str | None] = mapped_column(String(5))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: bumped on logout-everywhere, password change and deactivation; old sessions then fail
     session_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -132,6 +137,8 @@ class CareLink(Base):
     parent_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: set when a patient of 18 or more chose to keep this parent's access to their plans and tracking
+    adult_access_renewed_at: Mapped[datetime | None] = mapped_column()
 
     parent: Mapped[User] = relationship(foreign_keys=[parent_id])
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
@@ -532,7 +539,8 @@ NAME_DISPLAYS = ("full", "first")
 
 
 def update_profile(db: Session, actor, user_id: int, *, full_name: str, name_display: str, pronouns: str,
-                   bio: str, profile_roles: list[str]) -> User:
+                   bio: str, profile_roles: list[str], in_directory: bool | None = None,
+                   offers: str | None = None) -> User:
     user = db.get(User, user_id)
     if user is None:
         raise NotFound("No such person.")
@@ -550,7 +558,13 @@ def update_profile(db: Session, actor, user_id: int, *, full_name: str, name_dis
     unknown = [r for r in profile_roles if r not in {role.value for role in Role}]
     if unknown:
         errors["profile_roles"] = ["Choose roles from the list."]
+    offers = (offers if offers is not None else user.offers or "").strip()
+    if len(offers) > 300:
+        errors["offers"] = ["Use at most 300 characters."]
     _raise_if(errors)
+    if in_directory is not None:
+        user.in_directory = bool(in_directory)
+    user.offers = offers
     changed = sorted(field for field, value in (("full_name", full_name), ("name_display", name_display),
                                                 ("pronouns", pronouns), ("bio", bio),
                                                 ("profile_roles", sorted(set(profile_roles))))
@@ -760,3 +774,10 @@ def acting_role(actor, requested: str | None = None, *, allowed=None) -> str:
             return requested
         raise Invalid({"acting_role": ["Choose one of the roles you hold."]})
     return held[0].value if held else ""
+
+
+def set_locale(db: Session, actor, locale: str) -> None:
+    if locale not in ("en", "es"):
+        raise Invalid({"language": ["Choose English or Español."]})
+    actor.locale = locale
+    db.commit()

@@ -20,7 +20,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from network import access, audit, outbox, usage
+from network import access, audit, notifications, outbox, usage
 from network.db import Base, utcnow
 from network.errors import Conflict, Forbidden, Invalid, NotFound
 from network.people import User, acting_role
@@ -488,6 +488,8 @@ def send_reminders(db: Session, *, now: datetime | None = None, within: timedelt
                          body=(f"Hello {row.user.shown_name},\n\n“{session.title}” starts "
                                f"{local:%A %d %B at %H:%M} ({session.timezone}).\n{link_for(session)}\n"))
             sent += 1
+        notifications.notify(db, [row.user_id], "session_reminder", f"“{session.title}” starts soon.",
+                             f"/sessions/{session.slug}", already_mailed=True)  # the reminder e-mail went already
         row.reminded_at = now
     db.commit()
     return sent

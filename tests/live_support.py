@@ -94,6 +94,13 @@ class Schema:
     def drop(self) -> None:
         self._admin(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
 
+    def scalar(self, sql: str, *params):
+        """One value from a query run inside the schema (for checks on what the servers stored)."""
+        import psycopg
+
+        with psycopg.connect(PG_DSN, options=f"-csearch_path={self.name}") as conn:
+            return conn.execute(sql, params).fetchone()[0]
+
 
 # ---------------------------------------------------------------------------------------------
 # Seeding
@@ -262,7 +269,8 @@ class ServerProcess:
     when the server fails to come up.
     """
 
-    def __init__(self, name: str, port: int, env: dict[str, str], *, worker_connections: int = 1000):
+    def __init__(self, name: str, port: int, env: dict[str, str], *, worker_connections: int = 1000,
+                 app_module: str = "wsgi:app"):
         self.name, self.port = name, port
         self.url = f"http://127.0.0.1:{port}"
         self._log = tempfile.NamedTemporaryFile(prefix=f"live-{name}-", suffix=".log", delete=False)
@@ -272,7 +280,7 @@ class ServerProcess:
         full_env["PYTHONUNBUFFERED"] = "1"
         command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-k", "gevent", "-w", "1", "--no-control-socket",
                    "--worker-connections", str(worker_connections), "--timeout", "120",
-                   "--graceful-timeout", "5", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+                   "--graceful-timeout", "5", "-b", f"127.0.0.1:{port}", app_module]
         self.process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=self._log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         start_new_session=True)
@@ -348,14 +356,14 @@ def server_env(database_url: str, secret_key: str) -> dict[str, str]:
 
 
 def start_servers(names: tuple[str, ...], database_url: str, secret_key: str, *, worker_connections: int = 1000,
-                  timeout: float = 30.0) -> list[ServerProcess]:
+                  app_module: str = "wsgi:app", timeout: float = 30.0) -> list[ServerProcess]:
     """Start the servers side by side and wait until every one answers /healthz; on any failure stop
     the ones that did start before raising."""
     servers: list[ServerProcess] = []
     try:
         for name in names:
             servers.append(ServerProcess(name, free_port(), server_env(database_url, secret_key),
-                                         worker_connections=worker_connections))
+                                         worker_connections=worker_connections, app_module=app_module))
         for server in servers:
             server.wait_healthy(timeout)
     except BaseException:

@@ -7,12 +7,14 @@ a participant sees the same room whichever process holds their socket. Clients f
 transport, which keeps each one on a single process without a sticky load balancer.
 
 Needs PostgreSQL and Redis on 127.0.0.1: skipped when either is down, a failure under CI=true. It
-builds its own schema (`two_proc_test`) with the migrations and drops it afterwards; it never uses
+builds its own schema (`two_proc_test_<pid>`) with the migrations and drops it afterwards; it never uses
 the conftest `db`/`engine` fixtures, which rebuild tables in `public`.
 """
 from __future__ import annotations
 
+import os
 import queue
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -26,7 +28,8 @@ from tests.conftest import IN_CI
 from tests.live_support import NAMESPACE, Person, Room, Seeded, ServerProcess
 
 SECRET = "two-processes-test-secret"
-SCHEMA = "two_proc_test"
+#: a schema of this run's own: several test runs share this machine's database at once
+SCHEMA = f"two_proc_test_{os.getpid()}"
 WAIT = 10.0  # seconds any one expected message may take before the test says what it saw instead
 
 
@@ -71,7 +74,7 @@ class Participant:
         self.person, self.server, self.room = person, server, room
         self.label = f"{person.role} on {server.name}"
         self.client = socketio.Client(reconnection=False)
-        self.inbox: dict[str, queue.Queue] = {name: queue.Queue() for name in ("event", "presence", "error")}
+        self.inbox: dict[str, queue.Queue] = {name: queue.Queue() for name in ("event", "presence")}
         for name, box in self.inbox.items():
             self.client.on(name, box.put, namespace=NAMESPACE)
 
@@ -97,16 +100,19 @@ class Participant:
         return ack
 
     def expect(self, name: str, matches: Callable[[dict], bool], what: str) -> dict:
+        """The first message of this name that matches, skipping (and reporting, on failure) the others."""
         seen = []
         box = self.inbox[name]
+        deadline = time.monotonic() + WAIT
         try:
             while True:
-                message = box.get(timeout=WAIT)
+                message = box.get(timeout=max(0.0, deadline - time.monotonic()))
                 if matches(message):
                     return message
                 seen.append(message)
         except queue.Empty:
-            raise AssertionError(f"{self.label}: no {what} within {WAIT:g} s; received instead: {seen}") from None
+            raise AssertionError(f"{self.label}: no {what} within {WAIT:g} s; received instead: {seen}\n"
+                                 f"server {self.server.name} log:\n{self.server.log_tail(15)}") from None
 
     def expect_event(self, kind: str, ack: dict | None = None, what: str = "") -> dict:
         """The next broadcast event of this kind (and, given an ack, with that id and seq)."""
@@ -121,7 +127,7 @@ class Participant:
 
 @pytest.fixture
 def participants():
-    """connect(person, server, room) -> a joined-ready client; every one is disconnected afterwards."""
+    """connect(person, server, room) -> a connected client; every one is disconnected afterwards."""
     made: list[Participant] = []
 
     def connect(person: Person, server: ServerProcess, room: Room) -> Participant:
@@ -155,7 +161,8 @@ def test_chat_crosses_with_one_sequence_and_the_ack(cluster, participants):
     # and resending an acknowledged client id there returns the stored event instead of a duplicate.
     again = participants(people.parent, cluster.b, room)
     rejoined = again.join(last_seq=hello["seq"] - 1)
-    assert [(e["id"], e["seq"]) for e in rejoined["events"]] == [(hello["id"], hello["seq"]), (reply["id"], reply["seq"])]
+    replayed = [(e["id"], e["seq"]) for e in rejoined["events"]]
+    assert replayed == [(hello["id"], hello["seq"]), (reply["id"], reply["seq"])]
     first = parent.call("chat", client_id="retry-me", body="Said once")
     retried = again.call("chat", client_id="retry-me", body="Said once")
     assert retried == first and set(first) == {"id", "seq"}

@@ -40,3 +40,6 @@ class ProfileForm(FlaskForm):
     bio = TextAreaField(_l("A short bio (optional)"), validators=[Length(max=2000)])
     profile_roles = MultiCheckboxField(_l("Roles you hold (shown on your profile)"),
                                        choices=role_choices(Role))
+    in_directory = BooleanField(_l("List me in the people directory, so other members can find me"))
+    offers = StringField(_l("What you offer other members (optional)"), validators=[Length(max=300)],
+                         description=_l("For example: happy to talk with newly diagnosed families."))

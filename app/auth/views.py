@@ -141,7 +141,8 @@ def profile():
         try:
             people.update_profile(db, actor(), user.id, full_name=form.full_name.data,
                                   name_display=form.name_display.data, pronouns=form.pronouns.data,
-                                  bio=form.bio.data, profile_roles=form.profile_roles.data or [])
+                                  bio=form.bio.data, profile_roles=form.profile_roles.data or [],
+                                  in_directory=form.in_directory.data, offers=form.offers.data or "")
         except Invalid as error:
             db.rollback()
             apply_errors(form, error)

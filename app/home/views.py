@@ -18,9 +18,16 @@ def index():
     network = people.get_network(db)
     viewer = actor()
     if not access.can(viewer, "network.view"):
-        return render_template("home/landing.html", network=network, site_count=len(people.active_sites(db)))
-    return render_template("home/index.html", network=network, sites=people.active_sites(db),
-                           memberships=viewer.memberships, patients=people.patients_of(db, viewer))
+        from content import narratives
+
+        return render_template("home/landing.html", network=network, site_count=len(people.active_sites(db)),
+                               stories=narratives.featured(db, viewer, limit=3), byline=narratives.byline)
+    from app.outcomes import render as charts
+    from content import home, narratives
+
+    return render_template("home/index.html", network=network, memberships=viewer.memberships,
+                           patients=people.patients_of(db, viewer), page=home.front_page(db, viewer), charts=charts,
+                           byline=narratives.byline)
 
 
 @bp.route("/healthz")

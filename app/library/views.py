@@ -220,7 +220,7 @@ def preview():
     access.require(actor(), "library.create")
     body = request.form.get("body", "")
     if len(body) > library.MAX_BODY:
-        raise Invalid({"body": ["Too long to preview."]})
+        raise Invalid({"body": [_("Too long to preview.")]})
     return jsonify(html=render(body, toc=True))
 
 
@@ -359,7 +359,7 @@ def suggestion(slug: str, suggestion_id: int):
     resource = _resource(slug)
     item = library.get_suggestion(db, actor(), suggestion_id)
     if item.resource_id != resource.id:
-        raise NotFound("No such suggestion.")
+        raise NotFound(_("No such suggestion."))
     form = DecisionForm()
     merge = None
     status = 200
@@ -499,7 +499,7 @@ def attachment(name: str):
     try:
         data = store().open(row.stored_name)
     except (ValueError, FileNotFoundError):
-        raise NotFound("No such file.")
+        raise NotFound(_("No such file."))
     library.record_view(db, actor(), resource, "download")
     extension = "." + row.stored_name.rsplit(".", 1)[-1]
     inline = row.media_type.startswith("image/")

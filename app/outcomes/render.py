@@ -5,14 +5,15 @@ import threading
 from collections import OrderedDict
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from app import charts
 from network.outcomes import ChartType, Measure, RuleSet
 from network.outcome_reports import Chart, Funnel
 
-CHART_NAMES = {ChartType.P: "p-chart", ChartType.P_LANEY: "Laney p′-chart", ChartType.U: "u-chart",
-               ChartType.RUN: "run chart"}
+CHART_NAMES = {ChartType.P: _l("p-chart"), ChartType.P_LANEY: _l("Laney p′-chart"), ChartType.U: _l("u-chart"),
+               ChartType.RUN: _l("run chart")}
 
 
 def rules_note(measure: Measure) -> str:

@@ -77,7 +77,7 @@ def _period(months: list[date]) -> tuple[date, date]:
     start = outcomes.parse_month(request.args.get("start")) or default_start
     end = outcomes.parse_month(request.args.get("end")) or default_end
     if start > end:
-        raise Invalid({"start": ["The period must start before it ends."]})
+        raise Invalid({"start": [_("The period must start before it ends.")]})
     return start, end
 
 

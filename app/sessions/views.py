@@ -242,7 +242,7 @@ def feed(token: str):
     db = get_db()
     user = calendar.user_for_feed(db, current_app.config["SECRET_KEY"], token)
     if user is None:
-        raise NotFound("This calendar address is no longer valid.")
+        raise NotFound(_("This calendar address is no longer valid."))
     return _ics(learning.my_sessions(db, user), "carecommons.ics", _("My learning sessions"))
 
 

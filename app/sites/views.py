@@ -96,5 +96,5 @@ def _membership_at(db, site, membership_id):
     membership = db.get(people.Membership, membership_id)
     access.require(actor(), "membership.manage", site)
     if membership is None or membership.site_id != site.id:
-        raise NotFound("No such membership at this site.")
+        raise NotFound(_("No such membership at this site."))
     return membership

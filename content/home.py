@@ -1,0 +1,112 @@
+"""What the home page shows a person: where the network stands on its aim, what is coming up, what is
+new, and what needs them — each piece read through the same services (and rules) as its own page."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from content import library, narratives, visits
+from network import access, bright_spots, notifications, outcome_reports, outcomes
+from network import sessions as learning
+from network.db import utcnow
+from network.people import Site
+from network.roles import Role
+
+AIM_MEASURE = "remission"
+
+
+@dataclass
+class Need:
+    text: str
+    link: str
+    count: int
+
+
+def aim_status(db: Session, viewer) -> dict | None:
+    """The aim's measure now (last 3 months) against its baseline (first 12 months), with its chart."""
+    if not access.can(viewer, "outcomes.view"):
+        return None
+    measure = db.scalar(select(outcomes.Measure).where(outcomes.Measure.key == AIM_MEASURE))
+    if measure is None:
+        return None
+    chart = outcome_reports.network_chart(db, viewer, measure)
+    if len(chart.labels) < 15:
+        return None
+    rate = chart.numerators / chart.denominators
+    return {"measure": measure, "chart": chart, "baseline": float(rate[:12].mean()), "now": float(rate[-3:].mean())}
+
+
+def needs(db: Session, viewer) -> list[Need]:
+    if not access.signed_in(viewer):
+        return []
+    found: list[Need] = []
+    unread = notifications.unread_count(db, viewer)
+    if unread:
+        found.append(Need("unread notifications", "/notifications", unread))
+    if any(viewer.has_role(r) for r in (Role.PATIENT, Role.PARENT, Role.CLINICIAN, Role.SITE_LEAD)):
+        waiting = [r for r in library.awaiting_review(db, viewer) if viewer.id not in r.coauthor_ids]
+        if waiting:
+            found.append(Need("resources waiting for a review", "/library/", len(waiting)))
+    due = _data_due(db, viewer)
+    if due:
+        found.append(Need(f"sites with last month's figures still due ({', '.join(due)})", "/outcomes/submit", len(due)))
+    plans = _plans_to_read(db, viewer)
+    if plans:
+        found.append(Need("previsit plans to read before upcoming visits", plans[1], plans[0]))
+    agree = narratives.awaiting_my_agreement(db, viewer)
+    if agree:
+        found.append(Need("stories by your teen waiting for your agreement", "/stories/mine", len(agree)))
+    if access.can(viewer, "story.moderate"):
+        queue = narratives.queue(db, viewer)
+        waiting = len(queue["stories"]) + len(queue["comments"]) + len(queue["reports"])
+        if waiting:
+            found.append(Need("items in the moderation queue", "/moderation/", waiting))
+    return found
+
+
+def _data_due(db: Session, viewer) -> list[str]:
+    month = outcomes.previous_month()
+    active = db.scalar(select(func.count(outcomes.Measure.id)).where(outcomes.Measure.is_active.is_(True))) or 0
+    names = []
+    for site_id in sorted(viewer.site_ids()):
+        site = db.get(Site, site_id)
+        if site is None or not access.can(viewer, "outcomes.submit", site):
+            continue
+        sent = db.scalar(select(func.count(outcomes.Submission.id)).where(
+            outcomes.Submission.site_id == site_id, outcomes.Submission.month == month,
+            outcomes.Submission.is_current.is_(True))) or 0
+        if sent < active:
+            names.append(site.name)
+    return names
+
+
+def _plans_to_read(db: Session, viewer) -> tuple[int, str] | None:
+    sites = viewer.site_ids(Role.CLINICIAN, Role.SITE_LEAD)
+    if not sites:
+        return None
+    today = utcnow().date()
+    rows = db.execute(select(visits.Visit.site_id, func.count(visits.VisitPlan.id))
+                      .join(visits.VisitPlan, visits.VisitPlan.visit_id == visits.Visit.id)
+                      .where(visits.Visit.site_id.in_(sites), visits.VisitPlan.status == "submitted",
+                             visits.Visit.visit_date >= today, visits.Visit.visit_date <= today + timedelta(days=14))
+                      .group_by(visits.Visit.site_id)).all()
+    total = sum(n for _s, n in rows)
+    if not total:
+        return None
+    first = db.get(Site, rows[0][0])
+    return total, f"/care/worklist/{first.slug}"
+
+
+def front_page(db: Session, viewer) -> dict:
+    upcoming, _past = learning.upcoming_and_past(db, viewer)
+    return {
+        "aim": aim_status(db, viewer),
+        "sessions": upcoming[:3],
+        "tools": library.readable(db, viewer, limit=4),
+        "stories": narratives.featured(db, viewer, limit=3),
+        "bright_spots": bright_spots.find(db, viewer, limit=4),
+        "needs": needs(db, viewer),
+    }

@@ -1,0 +1,106 @@
+"""Bright spots: sites whose charts show a sustained improvement in the last months, found by the SPC
+engine's runs analysis in each measure's good direction. Their site lead is invited (once) to share
+what they changed; leaders can feature them on the home page."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import Boolean, ForeignKey, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from network import access, audit, notifications, outcome_reports, outcomes
+from network.db import Base, utcnow
+from network.errors import NotFound
+from network.people import Membership
+
+#: the last this many months must all be on the better side of the centre line
+RECENT_MONTHS = 6
+
+
+class BrightSpot(Base):
+    __tablename__ = "bright_spots"
+    __table_args__ = (UniqueConstraint("site_id", "measure_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"))
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    invited_at: Mapped[datetime | None] = mapped_column()
+    featured: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+@dataclass
+class Spot:
+    site: object
+    measure: object
+    label: str
+    sentence: str
+    featured: bool
+
+
+def _sustained(chart, better: str) -> bool:
+    """A runs signal on the chart, and every one of the last months on the better side of the centre."""
+    result = chart.result
+    if len(result) < RECENT_MONTHS + 2 or not result.runs_signal.any():
+        return False
+    recent_y, recent_cl = result.y[-RECENT_MONTHS:], result.cl[-RECENT_MONTHS:]
+    if np.isnan(recent_cl).any():
+        return False
+    side = np.sign(recent_y - recent_cl) * (1 if better == "higher" else -1)
+    return bool((side > 0).all())
+
+
+def find(db: Session, viewer, *, limit: int | None = None) -> list[Spot]:
+    """Every current bright spot, featured ones first."""
+    access.require(viewer, "outcomes.view")
+    stored = {(b.site_id, b.measure_id): b for b in db.scalars(select(BrightSpot))}
+    spots = []
+    for measure in outcomes.measures(db):
+        for item in outcome_reports.site_charts(db, viewer, measure):
+            if _sustained(item.chart, measure.better):
+                row = stored.get((item.site.id, measure.id))
+                spots.append(Spot(item.site, measure, item.label,
+                                  f"{item.label}: {measure.name.lower()} has been better than its usual level for "
+                                  f"the last {RECENT_MONTHS} months", bool(row and row.featured)))
+    spots.sort(key=lambda s: (not s.featured, s.label, s.measure.position))
+    return spots[:limit] if limit else spots
+
+
+def invite(db: Session, viewer) -> int:
+    """Record new bright spots and invite each one's site lead, once, to share what they changed."""
+    count = 0
+    for spot in find(db, viewer):
+        row = db.scalar(select(BrightSpot).where(BrightSpot.site_id == spot.site.id,
+                                                 BrightSpot.measure_id == spot.measure.id))
+        if row is None:
+            row = BrightSpot(site_id=spot.site.id, measure_id=spot.measure.id)
+            db.add(row)
+        if row.invited_at is None:
+            leads = db.scalars(select(Membership.user_id).where(Membership.site_id == spot.site.id,
+                                                                Membership.role == "site_lead",
+                                                                Membership.ended_at.is_(None)))
+            count += notifications.notify(db, set(leads), "bright_spot",
+                                          f"{spot.sentence}. Would you share what you changed? Tell it as a story, "
+                                          "or link the tools you adopted.", "/stories/new")
+            row.invited_at = utcnow()
+    db.commit()
+    return count
+
+
+def feature(db: Session, actor, *, site_id: int, measure_id: int, featured: bool) -> BrightSpot:
+    access.require(actor, "bright_spot.feature")
+    from network.people import Site
+
+    if db.get(Site, site_id) is None or db.get(outcomes.Measure, measure_id) is None:
+        raise NotFound("No such site or measure.")
+    row = db.scalar(select(BrightSpot).where(BrightSpot.site_id == site_id, BrightSpot.measure_id == measure_id))
+    if row is None:
+        row = BrightSpot(site_id=site_id, measure_id=measure_id)
+        db.add(row)
+    row.featured = featured
+    db.flush()
+    audit.record(db, actor, "bright_spot.feature" if featured else "bright_spot.unfeature", row, site_id=site_id)
+    db.commit()
+    return row
