@@ -48,7 +48,7 @@ test-browser: $(STAMP) chromium
 
 # The database-facing tests again on PostgreSQL (skipped when it is down, a failure under CI=true).
 test-postgres: $(STAMP)
-	$(PY) -m pytest -m "not browser and not pure" -q -n 2 --database=postgresql
+	$(PY) -m pytest -m "not browser and not pure and not matrix" -q -n 2 --database=postgresql
 
 bench: $(STAMP)
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -71,6 +71,9 @@ def start_session(user, remember: bool = False) -> None:
     """A fresh session at sign-in: nothing from before survives (no session fixation)."""
     from flask_login import login_user
 
+    locale = session.get("locale")  # a language chosen before signing in stays chosen
     session.clear()
     login_user(user, remember=remember)
     session["login_at"] = session["seen_at"] = time.time()
+    if locale:
+        session["locale"] = locale

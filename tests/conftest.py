@@ -33,6 +33,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: Playwright tests against a live server (run separately)")
     config.addinivalue_line("markers", "pure: tests that touch no database (not repeated on PostgreSQL)")
+    config.addinivalue_line("markers", "matrix: the HTTP access matrix (backend-independent; run on SQLite)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -41,6 +42,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "/tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+        elif item.fspath.basename == "test_access_matrix.py":
+            item.add_marker(pytest.mark.matrix)
         elif "engine" not in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.pure)
 

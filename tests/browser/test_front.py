@@ -25,8 +25,11 @@ def test_home_for_each_role(browser, live_server):
         context.close()
 
 
+SPANISH_READER = "doctor.riverside-childrens@demo.carecommons.test"  # the choice is saved on the account
+
+
 def test_spanish_interface(browser, page, live_server, csp_violations):
-    sign_in(page, live_server, PEOPLE["parent"])
+    sign_in(page, live_server, SPANISH_READER)
     page.get_by_label("Language").select_option("es")
     page.get_by_role("button", name="Change").last.click()
     page.wait_for_load_state()

@@ -24,7 +24,7 @@ def test_anonymous_story_through_moderation(browser, page, live_server, csp_viol
     page.wait_for_load_state()
     assert page.get_by_role("cell", name="Waiting for a moderator").first.is_visible()
     check_accessibility(browser, page, "stories-mine")
-    parent_name = page.locator(".account a").first.inner_text()
+    parent_name = page.locator(".account a[href=\"/profile\"]").inner_text()
 
     context = browser.new_context()
     moderator = context.new_page()
