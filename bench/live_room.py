@@ -105,6 +105,8 @@ class Tally:
     failovers: int = 0
     #: why connections dropped (the client's disconnect reason) and how often
     disconnects: dict[str, int] = field(default_factory=dict)
+    #: python-engineio's own account of connections ending (see _CauseCounter)
+    connection_causes: dict[str, int] = field(default_factory=dict)
     failover_failures: list[str] = field(default_factory=list)
     failover_seconds: list[float] = field(default_factory=list)
     replayed: int = 0
@@ -372,6 +374,7 @@ async def _run_clients(spec: dict, results, go, start_at, stop) -> None:
             break
     watcher.cancel()
     tally.cpu_seconds, tally.wall_seconds = _own_cpu() - cpu0, time.monotonic() - wall0
+    tally.connection_causes = dict(CONNECTION_CAUSES)
     results.put(("result", spec["worker"], dict(tally.__dict__)))  # plain data: the class lives in __mp_main__
 
     await loop.run_in_executor(None, stop.wait)
@@ -385,12 +388,30 @@ def _own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+#: python-engineio's messages about connections ending, counted by their text without the details
+CONNECTION_CAUSES: dict[str, int] = {}
+
+
+class _CauseCounter(logging.Handler):
+    """Counts python-engineio's warnings and aborts (why a connection ended) by message template."""
+
+    WORDS = ("abort", "stopped communicating", "closed", "unexpected", "empty")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        template = str(record.msg)
+        if any(word in template.lower() for word in self.WORDS):
+            CONNECTION_CAUSES[template] = CONNECTION_CAUSES.get(template, 0) + 1
+
+
 def client_process(spec: dict, results, go, start_at, stop) -> None:
     """Entry point of a client process (spawned, so it inherits no database engine or server handle)."""
     _raise_fd_limit()
-    # python-engineio logs each dropped connection at error level even with logging off; the drops are
-    # counted and reported instead
-    logging.getLogger("engineio.client").setLevel(logging.CRITICAL)
+    # python-engineio logs why each connection ended (and an error line with logging off); count the
+    # reasons for the report instead of printing thousands of lines
+    engineio_log = logging.getLogger("engineio.client")
+    engineio_log.setLevel(logging.INFO)
+    engineio_log.propagate = False
+    engineio_log.addHandler(_CauseCounter())
     try:
         asyncio.run(_run_clients(spec, results, go, start_at, stop))
     except BaseException:
@@ -640,8 +661,13 @@ def _report(s: dict, tallies: list[Tally], c: dict) -> list[str]:
         for reason, n in tally.disconnects.items():
             drops[reason] = drops.get(reason, 0) + n
     if drops and c["killed_at"] is None:
+        causes: dict[str, int] = {}
+        for tally in tallies:
+            for cause, n in tally.connection_causes.items():
+                causes[cause] = causes.get(cause, 0) + n
         lines.append(f"    connections dropped by a server (each failed over and re-joined): {sum(drops.values())} "
-                     f"({', '.join(f'{r}: {n}' for r, n in sorted(drops.items()))})")
+                     f"({', '.join(f'{r}: {n}' for r, n in sorted(drops.items()))}); python-engineio says: "
+                     + "; ".join(f"{cause!r} x{n}" for cause, n in sorted(causes.items(), key=lambda x: -x[1])))
     lines.append(f"    sending: server CPU {_cpu(send)}; {c['workers']} client process(es) at {100 * client_cpu:.0f}% "
                  f"of one core in all; machine {100 * send['machine']:.0f}% busy of {os.cpu_count()} cores; "
                  f"duplicates={duplicates} out-of-order={sum(t.out_of_order for t in tallies)}")

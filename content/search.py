@@ -155,7 +155,7 @@ def search(db: Session, actor, query: str, *, type_: str | None = None, audience
             return []
         params["q"] = tsquery
         sql = (
-            "WITH q AS (SELECT to_tsquery('english', :q) || to_tsquery('spanish', :q) "
+            "WITH q AS MATERIALIZED (SELECT to_tsquery('english', :q) || to_tsquery('spanish', :q) "
             "   || to_tsquery('simple', :q) AS query) "
             "SELECT r.id, r.slug, s.title, r.type, r.language, "
             f" ts_headline(s.config, s.body, q.query, 'StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=12, "
