@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 #: network.notifications.KINDS (notification settings page)
 NOTIFICATION_KINDS = (
     _l("A resource waits for review"),
+    _l("A tool you co-author is due for review"),
     _l("A comment on a resource you co-author"),
     _l("A suggested change to a resource you co-author"),
     _l("The moderators decided on your story"),

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from content import diff, library
 from content.library import LANGUAGES, CoAuthor, Resource, Revision, StaleEdit, Status, Suggestion
-from network import access, audit, outbox
+from network import access, audit, notifications, outbox
 from network.db import Base, utcnow
 from network.errors import Conflict, Forbidden, Invalid, NotFound
 from network.people import Site, User, acting_role
@@ -427,6 +427,10 @@ def send_review_reminders(db: Session, *, now: datetime | None = None, within_da
     for user, resource_ids in per_person.items():
         outbox.queue(db, to=user.email, subject="Tools you co-author are due for review",
                      body=_reminder_text(user, [titles[r] for r in resource_ids], now.date(), link_for))
+        for resource_id in resource_ids:  # in the app too; the e-mail above is this kind's digest
+            slug, title, review_by = titles[resource_id]
+            notifications.notify(db, [user.id], "review_due", f"“{title}” is due for review by {review_by:%d %b %Y}.",
+                                 f"/library/{slug}", already_mailed=True)
     for schedule, _slug, _title in due:
         schedule.reminded_for = schedule.review_by
     db.commit()

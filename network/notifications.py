@@ -13,6 +13,7 @@ from network.errors import Invalid
 
 KINDS = {
     "review_requested": "A resource waits for review",
+    "review_due": "A tool you co-author is due for review",
     "resource_comment": "A comment on a resource you co-author",
     "suggestion_received": "A suggested change to a resource you co-author",
     "story_moderated": "The moderators decided on your story",
