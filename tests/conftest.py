@@ -71,7 +71,7 @@ def database_url(request) -> str:
         message = f"PostgreSQL at 127.0.0.1:5432 is not reachable: {problem}"
         if IN_CI:
             pytest.fail(message + " (CI=true: a missing service is a failure)", pytrace=False)
-        pytest.skip(message)
+        pytest.skip(message)  # PostgreSQL unreachable outside CI
     return POSTGRES_URL
 
 

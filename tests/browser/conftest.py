@@ -28,7 +28,7 @@ def browser_type_launch_args():
         message = f"Debian's Chromium is not installed at {CHROMIUM} (make test installs it)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        pytest.skip(message)  # Chromium missing outside CI
     return {"executable_path": CHROMIUM, "headless": True,
             "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--no-first-run"]}
