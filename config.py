@@ -53,6 +53,8 @@ class Config:
     MAIL_SENDER = _env("MAIL_SENDER", "CareCommons <no-reply@carecommons.invalid>")
 
     SOCKETIO_ASYNC_MODE = _env("SOCKETIO_ASYNC_MODE", "threading")
+    #: a live room's presence list is broadcast at most this often (seconds); joins in between coalesce
+    PRESENCE_INTERVAL = float(_env("PRESENCE_INTERVAL", "1.0"))
     #: uploaded files live here, outside the static folder, under server-made names
     ATTACHMENTS_DIR = Path(_env("ATTACHMENTS_DIR", str(INSTANCE / "attachments")))
     #: readability panel: the highest school grade each audience's tools should read at (None: no target),
@@ -72,6 +74,7 @@ class TestConfig(Config):
     REDIS_URL = None
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on
+    PRESENCE_INTERVAL = 0.0  # broadcast at once: no background thread outlives a test
     ATTACHMENTS_DIR = Path(tempfile.gettempdir()) / "carecommons-test-attachments"
     SERVER_NAME = None
 

@@ -15,6 +15,8 @@ Server -> client: "event" (one room event), "presence" ({room, counts, people, t
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any, Callable
 
 from flask import current_app, request
@@ -193,11 +195,42 @@ def _restrict(db, user, session, data):
     return ack
 
 
+#: a room's presence is broadcast at most every PRESENCE_INTERVAL seconds (a setting; 0 in tests):
+#: when 1,000 people join, broadcasting the whole list on every join would send a million messages
+_presence_due: dict[tuple[int, str, int], float] = {}
+_presence_lock = threading.Lock()
+
+
 def _broadcast_presence(db, session_id: int, room: str) -> dict:
+    """This room's presence now (returned for the caller's ack), broadcast to the room at most once per
+    PRESENCE_INTERVAL: a change inside the interval is sent by one delayed broadcast with the state
+    at that moment, so the last change is never lost."""
     session = db.get(sessions.LearningSession, session_id)
     payload = {"room": room, **sessions.presence(db, session, room)}
+    interval = current_app.config["PRESENCE_INTERVAL"]
+    key, now = (session_id, room, id(current_app._get_current_object())), time.monotonic()
+    with _presence_lock:
+        due = _presence_due.get(key)
+        if due is not None and due > now:
+            return payload  # a broadcast is already scheduled for this room
+        if due is not None and now - due < interval:
+            _presence_due[key] = due + interval
+            socketio.start_background_task(_delayed_presence, current_app._get_current_object(), session_id, room,
+                                           due + interval - now)
+            return payload
+        _presence_due[key] = now
     socketio.emit("presence", payload, to=sessions.room_key(session_id, room), namespace=NAMESPACE)
     return payload
+
+
+def _delayed_presence(app, session_id: int, room: str, delay: float) -> None:
+    socketio.sleep(max(0.0, delay))
+    with app.app_context():
+        db = get_db()
+        session = db.get(sessions.LearningSession, session_id)
+        if session is not None:
+            payload = {"room": room, **sessions.presence(db, session, room)}
+            socketio.emit("presence", payload, to=sessions.room_key(session_id, room), namespace=NAMESPACE)
 
 
 def disconnect_user(user_id, *, reason: str = "signed out") -> None:

@@ -393,23 +393,20 @@ CONNECTION_CAUSES: dict[str, int] = {}
 
 
 class _CauseCounter(logging.Handler):
-    """Counts python-engineio's warnings and aborts (why a connection ended) by message template."""
-
-    WORDS = ("abort", "stopped communicating", "closed", "unexpected", "empty")
+    """Counts python-engineio's warnings and errors (why a connection ended) by message template."""
 
     def emit(self, record: logging.LogRecord) -> None:
         template = str(record.msg)
-        if any(word in template.lower() for word in self.WORDS):
-            CONNECTION_CAUSES[template] = CONNECTION_CAUSES.get(template, 0) + 1
+        CONNECTION_CAUSES[template] = CONNECTION_CAUSES.get(template, 0) + 1
 
 
 def client_process(spec: dict, results, go, start_at, stop) -> None:
     """Entry point of a client process (spawned, so it inherits no database engine or server handle)."""
     _raise_fd_limit()
-    # python-engineio logs why each connection ended (and an error line with logging off); count the
-    # reasons for the report instead of printing thousands of lines
+    # python-engineio logs why a connection ended (warnings, and an error line even with logging off):
+    # count them for the report instead of printing thousands of lines. Not INFO: it logs every packet.
     engineio_log = logging.getLogger("engineio.client")
-    engineio_log.setLevel(logging.INFO)
+    engineio_log.setLevel(logging.WARNING)
     engineio_log.propagate = False
     engineio_log.addHandler(_CauseCounter())
     try:
@@ -477,22 +474,12 @@ def _background_load(seconds: float = 1.0) -> float:
     return (busy1 - busy0) / max(1, total1 - total0)
 
 
-@dataclass
-class RunResult:
-    participants: int
-    joined: int
-    lines: list[str]
-    p95_ms: float
-    lost: int
-    missing_acked: int
-
-
 def run_room(*, label: str, schema: live_support.Schema, seeded, room_index: int, participants: int, seconds: float,
              rate: float, senders: int, clients_per_process: int, join_concurrency: int, join_max: float,
              settle_max: float,
              fault_after: float | None, gap_grace: float | None, drain: float, keep_logs: bool,
-             app_module: str) -> RunResult:
-    """One room with `participants` clients on two fresh server processes; returns the printed lines.
+             app_module: str) -> list[str]:
+    """One room with `participants` clients on two fresh server processes; returns the lines to print.
 
     Fresh servers for every size, so each one's memory before the first connection is a clean baseline
     and no earlier room's presence rows or queued broadcasts are in the way.
@@ -571,8 +558,7 @@ def run_room(*, label: str, schema: live_support.Schema, seeded, room_index: int
                    "join_phase": join_phase,
                    "send_phase": send_phase, "rss_before": rss_before, "rss_after": rss_after,
                    "killed_at": killed_at, "presence_rows": presence_rows}
-        lines = _report(summary, tallies, context)
-        return RunResult(participants, joined, lines, summary["p95_ms"], summary["lost"], summary["missing_acked"])
+        return _report(summary, tallies, context)
     finally:
         # servers first (SIGKILL): a polite shutdown would have every disconnect broadcast presence to
         # everyone still in the room, which measures nothing and takes long at 1,000 participants
@@ -623,44 +609,47 @@ def _cpu(phase: dict) -> str:
     return " ".join(f"{name}={100 * v:.0f}%" for name, v in phase["servers"].items())
 
 
-def _report(s: dict, tallies: list[Tally], c: dict) -> list[str]:
+def _report(summary: dict, tallies: list[Tally], run: dict) -> list[str]:
+    """The printed lines of one run: the headline figures first, then what explains them."""
     duplicates = sum(1 for t in tallies for seqs in t.delivered_seq.values() if len(seqs) > 1)
     errors = [e for t in tallies for e in t.send_errors]
-    join_failures = [e for t in c["ready"] for e in t.join_failures]
+    join_failures = [e for t in run["ready"] for e in t.join_failures]
     send_wall = max(t.wall_seconds for t in tallies)
     client_cpu = sum(t.cpu_seconds for t in tallies) / max(1e-9, send_wall)
-    per_server, rss_before, rss_after = c["per_server"], c["rss_before"], c["rss_after"]
+    per_server, rss_before, rss_after = run["per_server"], run["rss_before"], run["rss_after"]
     rss = {name: (rss_after[name] - rss_before[name]) / max(1, per_server[name]) for name in rss_before}
-    presence_messages = sum(t.presence_messages for t in c["ready"])
-    presence_bytes = sum(t.presence_people * t.presence_bytes_per_person for t in c["ready"])
-    join, send = c["join_phase"], c["send_phase"]
-    join_seconds = max(t.join_seconds for t in c["ready"])
-    settle_seconds = max(t.settle_seconds for t in c["ready"])
-    settled = ("still arriving when the wait ended" if settle_seconds >= c["settle_max"] - 0.5
+    presence_messages = sum(t.presence_messages for t in run["ready"])
+    presence_bytes = sum(t.presence_people * t.presence_bytes_per_person for t in run["ready"])
+    join, send = run["join_phase"], run["send_phase"]
+    join_seconds = max(t.join_seconds for t in run["ready"])
+    settle_seconds = max(t.settle_seconds for t in run["ready"])
+    settled = ("still arriving when the wait ended" if settle_seconds >= run["settle_max"] - 0.5
                else "went on arriving for")
     lines = []
-    if c["killed_at"] is None:
-        lines.append(f"participants={c['participants']:<5} sent={len(s['acked'])}/{c['messages']}  "
-                     f"deliveries={s['received']}/{s['expected']} lost={s['lost']}  "
-                     f"p50={s['p50_ms']:.0f} ms p95={s['p95_ms']:.0f} ms p99={s['p99_ms']:.0f} ms  "
+    if run["killed_at"] is None:
+        lines.append(f"participants={run['participants']:<5} sent={len(summary['acked'])}/{run['messages']}  "
+                     f"deliveries={summary['received']}/{summary['expected']} lost={summary['lost']}  "
+                     f"p50={summary['p50_ms']:.0f} ms p95={summary['p95_ms']:.0f} ms p99={summary['p99_ms']:.0f} ms  "
                      f"server RSS per connection: A={rss['A']:.0f} KB B={rss['B']:.0f} KB  "
                      f"client CPU={100 * client_cpu:.0f}%")
     else:
-        lines.append(f"fault case: participants={c['participants']} ({per_server['A']} on A, {per_server['B']} on B); "
-                     f"A killed with SIGKILL {c['killed_at']:.1f} s into sending; its clients fail over to B")
-    lines.append(f"    machine before the run: {100 * c['background']:.0f}% busy (other work on the machine)")
-    lines.append(f"    joining: {c['joined']}/{c['participants']} joined in {join_seconds:.1f} s (A {per_server['A']}, "
+        lines.append(f"fault case: participants={run['participants']} ({per_server['A']} on A, "
+                     f"{per_server['B']} on B); "
+                     f"A killed with SIGKILL {run['killed_at']:.1f} s into sending; its clients fail over to B")
+    lines.append(f"    machine before the run: {100 * run['background']:.0f}% busy (other work on the machine)")
+    lines.append(f"    joining: {run['joined']}/{run['participants']} joined in {join_seconds:.1f} s "
+                 f"(A {per_server['A']}, "
                  f"B {per_server['B']}), presence broadcasts {settled} {settle_seconds:.1f} s more: "
                  f"{presence_messages} presence messages, ~{presence_bytes / 1e6:.0f} MB of JSON; "
                  f"server CPU {_cpu(join)}, machine {100 * join['machine']:.0f}% busy")
-    if c["killed_at"] is None:
+    if run["killed_at"] is None:
         lines.append(f"    server RSS before/after joining: A {rss_before['A'] // 1024}->{rss_after['A'] // 1024} MB, "
                      f"B {rss_before['B'] // 1024}->{rss_after['B'] // 1024} MB")
     drops: dict[str, int] = {}
     for tally in tallies:
         for reason, n in tally.disconnects.items():
             drops[reason] = drops.get(reason, 0) + n
-    if drops and c["killed_at"] is None:
+    if drops and run["killed_at"] is None:
         causes: dict[str, int] = {}
         for tally in tallies:
             for cause, n in tally.connection_causes.items():
@@ -668,27 +657,31 @@ def _report(s: dict, tallies: list[Tally], c: dict) -> list[str]:
         lines.append(f"    connections dropped by a server (each failed over and re-joined): {sum(drops.values())} "
                      f"({', '.join(f'{r}: {n}' for r, n in sorted(drops.items()))}); python-engineio says: "
                      + "; ".join(f"{cause!r} x{n}" for cause, n in sorted(causes.items(), key=lambda x: -x[1])))
-    lines.append(f"    sending: server CPU {_cpu(send)}; {c['workers']} client process(es) at {100 * client_cpu:.0f}% "
+    lines.append(f"    sending: server CPU {_cpu(send)}; {run['workers']} client process(es) at "
+                 f"{100 * client_cpu:.0f}% "
                  f"of one core in all; machine {100 * send['machine']:.0f}% busy of {os.cpu_count()} cores; "
                  f"duplicates={duplicates} out-of-order={sum(t.out_of_order for t in tallies)}")
-    if c["killed_at"] is None and c["participants"] == TARGET_PARTICIPANTS:
-        met = s["p95_ms"] <= TARGET_P95_MS and s["lost"] == 0 and c["joined"] == c["participants"]
+    if run["killed_at"] is None and run["participants"] == TARGET_PARTICIPANTS:
+        met = summary["p95_ms"] <= TARGET_P95_MS and summary["lost"] == 0 and run["joined"] == run["participants"]
         lines.append(f"    target (500 participants: p95 <= {TARGET_P95_MS:.0f} ms, nothing lost): "
                      f"{'met' if met else 'NOT met'}")
-    if c["killed_at"] is not None:
+    if run["killed_at"] is not None:
         failover = [x for t in tallies for x in t.failover_seconds]
-        lines.append(f"    sent={c['messages']} acknowledged={len(s['acked'])} (resent after the crash with the same "
+        lines.append(f"    sent={run['messages']} acknowledged={len(summary['acked'])} (resent after the crash "
+                     f"with the same "
                      f"client id: {sum(t.resent for t in tallies)}); failed over: "
                      f"{sum(t.failovers for t in tallies)}/{per_server['A']}"
                      + (f" in {min(failover):.2f}-{max(failover):.2f} s" if failover else "")
                      + f"; events replayed on re-join: {sum(t.replayed for t in tallies)}")
         lines.append(f"    gap repairs: {sum(t.repairs for t in tallies)} re-joins recovered "
-                     f"{sum(t.repaired for t in tallies)} events; deliveries={s['received']}/{s['expected']}; "
-                     f"live p50={s['p50_ms']:.0f} ms p95={s['p95_ms']:.0f} ms (from the first attempt to send, so a "
+                     f"{sum(t.repaired for t in tallies)} events; "
+                     f"deliveries={summary['received']}/{summary['expected']}; live p50={summary['p50_ms']:.0f} ms "
+                     f"p95={summary['p95_ms']:.0f} ms (from the first attempt to send, so a "
                      f"sender's wait for its failover counts)")
         lines.append(f"    acknowledged-but-missing (acknowledged message x participant, never received live or "
-                     f"by replay) = {s['missing_acked']}")
-        lines.append(f"    presence rows in the database afterwards: {c['presence_rows']} for {c['joined']} connected "
+                     f"by replay) = {summary['missing_acked']}")
+        lines.append(f"    presence rows in the database afterwards: {run['presence_rows']} for {run['joined']} "
+                     f"connected "
                      f"participants (rows of the killed process's sockets stay: nothing removes them)")
         for failure in [x for t in tallies for x in t.failover_failures][:5]:
             lines.append(f"    failover failed: {failure}")
@@ -701,7 +694,6 @@ def _report(s: dict, tallies: list[Tally], c: dict) -> list[str]:
     if len(errors) > 5:
         lines.append(f"    ... {len(errors) - 5} more send errors")
     return lines
-
 
 
 def main() -> int:
@@ -773,13 +765,13 @@ def main() -> int:
                                         "fault_after": 0.4 * args.fault_seconds, "gap_grace": args.gap_grace}))
         for name, options in runs:
             try:
-                result = run_room(**options, **common)
+                lines = run_room(**options, **common)
             except Exception as exc:  # one size failing must not hide the others' figures
                 print(f"{name}: the run failed: {type(exc).__name__}: {exc}", flush=True)
                 continue
             if args.presence == "light":
-                result.lines[0] = "DIAGNOSTIC (light presence) " + result.lines[0]
-            print("\n".join(result.lines), flush=True)
+                lines[0] = "DIAGNOSTIC (light presence) " + lines[0]
+            print("\n".join(lines), flush=True)
     finally:
         schema.drop()
     print(f"total {time.monotonic() - started:.0f} s; schema {SCHEMA} dropped", flush=True)
