@@ -222,3 +222,26 @@ def test_logout_closes_the_socket(app, db, world, login_as, room):
     join(client, room)
     http.post("/logout")
     assert not client.is_connected(NS)
+
+
+def test_presence_is_coalesced_but_the_last_change_arrives(app, db, world, login_as, room):
+    """Joins inside PRESENCE_INTERVAL are not each broadcast to the room; one trailing broadcast
+    carries the state after the last of them."""
+    import time
+
+    app.config["PRESENCE_INTERVAL"] = 2.0
+    parent = live_client(app, login_as, "parent")
+    others = [live_client(app, login_as, role, where) for role, where in (("clinician", "own"), ("patient", "other"))]
+    join(parent, room)
+    parent.get_received(NS)
+    for other in others:
+        assert join(other, room)["room"] == "main"
+
+    def presences():
+        return [r["args"][0] for r in parent.get_received(NS) if r["name"] == "presence"]
+
+    assert presences() == []  # the two joins came inside the interval: nothing yet
+    time.sleep(2.5)
+    [latest] = presences()
+    assert latest["counts"].get("clinician") == 1 and latest["counts"].get("patient") == 1
+    assert latest["total"] == 3
