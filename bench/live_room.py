@@ -39,8 +39,9 @@ Client processes: one asyncio process holds up to --clients-per-process (500) cl
 over two processes (multiprocessing), and the output says how many were used and how busy they were.
 
 `--presence light` serves a diagnostic variant of the app instead (bench/live_support.py: presence
-broadcasts coalesced to one a second per room and process, counts only), to show what chat fan-out
-costs once presence no longer dominates; its header and every result are marked DIAGNOSTIC.
+broadcasts carry counts only, not the list of people; coalesced to one a second per room and process as
+in the app), to show what chat fan-out costs once presence no longer dominates; its header and every
+result are marked DIAGNOSTIC.
 
     .venv/bin/python bench/live_room.py [--participants 100,500,1000] [--seconds 20] [--rate 10]
                                          [--senders 20] [--no-fault | --fault-only] [--presence light]
@@ -330,9 +331,10 @@ async def _run_clients(spec: dict, results, go, start_at, stop) -> None:
 
     await asyncio.gather(*(first_join(p) for p in people))
     tally.join_seconds = time.monotonic() - started
-    # Every join broadcasts the room's whole presence list to everyone in it, and those broadcasts are
-    # still queued in the servers when the last join is acknowledged: wait until they have stopped
-    # arriving, so the chat figures measure chat and not the tail of the joining.
+    # Joining makes presence broadcasts (the room's whole list, to everyone in it, at most once per
+    # PRESENCE_INTERVAL per process), and some are still queued in the servers when the last join is
+    # acknowledged: wait until they have stopped arriving, so the chat figures measure chat and not
+    # the tail of the joining.
     settle_until = time.monotonic() + spec["settle_max"]
     while time.monotonic() < settle_until and time.monotonic() - tally.last_presence < spec["settle_quiet"]:
         await asyncio.sleep(0.25)
@@ -717,8 +719,7 @@ def main() -> int:
                              "(default 2; the size runs never re-join, so what did not arrive live is lost)")
     parser.add_argument("--presence", choices=("app", "light"), default="app",
                         help="app: serve wsgi:app as shipped (default); light: a diagnostic server "
-                             "(bench/live_support.py) that broadcasts each room's presence at most once a "
-                             "second, counts only")
+                             "(bench/live_support.py) whose presence broadcasts carry counts only")
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs and print where")
     parser.add_argument("--join-max", type=float, default=75.0,
                         help="participants not yet joined after this many seconds are left out (default 75)")
@@ -743,8 +744,8 @@ def main() -> int:
           f"(gunicorn -k gevent -w 1 {app_module}) + Redis + PostgreSQL on {os.cpu_count()} cores; "
           f"file descriptors {fds}", flush=True)
     if args.presence == "light":
-        print("DIAGNOSTIC, not the app as shipped: presence broadcasts coalesced to one per room per second "
-              "per process and carrying counts only (bench/live_support.py)", flush=True)
+        print("DIAGNOSTIC, not the app as shipped: presence broadcasts carry counts only, not the list of "
+              "people (bench/live_support.py)", flush=True)
     started = time.monotonic()
     schema = live_support.Schema(SCHEMA)
     try:

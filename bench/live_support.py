@@ -1,17 +1,18 @@
-"""A diagnostic server entry point for `bench/live_room.py --presence light`: the real app with one change,
-so the benchmark can separate the cost of chat fan-out from the cost of presence broadcasts.
+"""A diagnostic server entry point for `bench/live_room.py --presence light`: the real app with one
+change, so the benchmark can separate the cost of chat fan-out from the cost of presence broadcasts.
 
-The app as shipped broadcasts a room's whole presence (every person's id and name, grouped by role) to
-everyone in the room on every join and every leave. N people joining make N(N+1)/2 messages of up to
-~40 bytes x N each: about 2.5 GB of JSON for 500 people and 20 GB for 1,000, which swamps two processes
-on two cores long before chat does (engine.io pings queue behind it, connections drop, every dropped
-client re-joins and broadcasts again).
+The app broadcasts a room's presence (app/live.py `_broadcast_presence`) at most once per
+PRESENCE_INTERVAL per room and process, but every broadcast carries the whole list of people (id and
+name, ~35 bytes each): with 1,000 people in the room, each one is ~35 KB to each of 1,000 sockets, from
+each of the two processes, every interval while people come and go - about 2 GB of JSON while a
+thousand people join, on top of chat.
 
-Here, instead, each process broadcasts a room's presence at most once per COALESCE_SECONDS, computed
-fresh from the database when it goes out, and the broadcast carries the counts and total but not the
-list of people; the join acknowledgement still carries the full presence at that moment. This is a
-candidate fix for `_broadcast_presence` in app/live.py, measured here; it is not the app as shipped,
-which the default benchmark run serves (`wsgi:app`) untouched.
+Here each process still broadcasts a room's presence at most once per COALESCE_SECONDS, computed fresh
+from the database when it goes out, but the broadcast carries the counts and total only; the join
+acknowledgement still carries the full presence at that moment. This is a candidate change to
+`_broadcast_presence` (with the room page asking for the list when it wants it, or the broadcast
+carrying only who joined and left), measured here; it is not the app as shipped, which the default
+benchmark run serves (`wsgi:app`) untouched.
 
     gunicorn -k gevent -w 1 --no-control-socket -b 127.0.0.1:PORT bench.live_support:app
 """
@@ -40,8 +41,8 @@ def _presence(db, session_id: int, room: str) -> dict:
 
 
 def light_broadcast_presence(db, session_id: int, room: str) -> dict:
-    """Returns what app.live._broadcast_presence returns (the join ack's presence); the broadcast waits,
-    so every change within the window goes out as one small message."""
+    """Returns what app.live._broadcast_presence returns (the join ack's full presence); the broadcast
+    waits, so every change within the window goes out as one small message of counts."""
     key = (session_id, room)
     if key not in _due:
         _due.add(key)
