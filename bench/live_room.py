@@ -58,7 +58,7 @@ import logging
 import multiprocessing as mp
 import os
 import resource
-import statistics
+import signal
 import sys
 import time
 import traceback
@@ -404,6 +404,7 @@ class _CauseCounter(logging.Handler):
 
 def client_process(spec: dict, results, go, start_at, stop) -> None:
     """Entry point of a client process (spawned, so it inherits no database engine or server handle)."""
+    live_support.die_with_parent()
     _raise_fd_limit()
     # python-engineio logs why a connection ended (warnings, and an error line even with logging off):
     # count them for the report instead of printing thousands of lines. Not INFO: it logs every packet.
@@ -729,6 +730,8 @@ def main() -> int:
                         help="seconds after the last send a message may still arrive (default 15)")
     args = parser.parse_args()
 
+    # SIGTERM (a timeout, a CI runner) ends the run through the finally blocks: servers stopped, schema dropped
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     sizes = [] if args.fault_only else [int(x) for x in args.participants.split(",") if x.strip()]
     fault = args.fault or args.fault_only
     problem = live_support.services_problem()

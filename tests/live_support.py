@@ -260,6 +260,18 @@ def rss_kb(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when the one that started it dies, however it dies: a test
+    run or benchmark killed with SIGKILL or SIGTERM never reaches its finalizers, and a server in its own
+    session would otherwise serve on, subscribed to the shared Redis channel. Servers call it before exec
+    (a gunicorn worker follows its master within a second: workers exit when their parent changes);
+    the benchmark's client processes call it first thing."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class ServerProcess:
     """One `gunicorn -k gevent -w 1` instance of wsgi:app on a loopback port, in its own process group.
 
@@ -283,7 +295,7 @@ class ServerProcess:
                    "--graceful-timeout", "5", "-b", f"127.0.0.1:{port}", app_module]
         self.process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=self._log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
+                                        start_new_session=True, preexec_fn=die_with_parent)
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
         """Poll /healthz until it answers 200 (the app is imported and the database answers)."""
