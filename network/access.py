@@ -576,3 +576,38 @@ def _search_everything(actor, _target) -> Decision:
 @rule("bright_spot.feature", "network leaders")
 def _bright_spot_feature(actor, _target) -> Decision:
     return _members_only(actor, is_leader(actor))
+
+
+# ---------------------------------------------------------------------------------------------
+# The data-use agreement and blinding. `outcomes.site_names` takes the viewer's agreement standing
+# (network/agreements.py: version, accepted), worked out once per request.
+
+@rule("agreement.read", "every signed-in member (the current and earlier versions)")
+def _agreement_read(actor, _target) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("agreement.accept", "every signed-in person (for themselves; the current version only)")
+def _agreement_accept(actor, _target) -> Decision:
+    if getattr(actor, "acting_role", None) == "api_token":
+        return Decision.FORBIDDEN
+    return _members_only(actor, True)
+
+
+@rule("agreement.publish", "network leaders (a new version asks everyone again)")
+def _agreement_publish(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor))
+
+
+@rule("agreement.acceptances", "network leaders (who has accepted, counts by role)")
+def _agreement_acceptances(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor))
+
+
+@rule("outcomes.site_names", "members who accepted the current data-use agreement (or while none is published); "
+                             "others see other sites as codes and their own by name")
+def _outcomes_site_names(actor, standing) -> Decision:
+    seen = _outcomes_view(actor, None)
+    if seen is not Decision.ALLOW:
+        return seen
+    return Decision.ALLOW if standing is not None and standing.satisfied else Decision.FORBIDDEN

@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import Boolean, ForeignKey, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from network import access, audit, notifications, outcome_reports, outcomes
+from network import access, audit, notifications, outcome_reports, outcomes, visibility
 from network.db import Base, utcnow
 from network.errors import NotFound
 from network.people import Membership
@@ -35,9 +35,15 @@ class BrightSpot(Base):
 class Spot:
     site: object
     measure: object
-    label: str
+    label: str          # through the viewer's lens: a blinded member reads "Site 17"
     sentence: str
     featured: bool
+    ref: str = ""       # the viewer's URL name for the site (short name, or "S17" when blinded)
+
+
+def _sentence(label: str, measure) -> str:
+    return (f"{label}: {measure.name.lower()} has been better than its usual level for the last "
+            f"{RECENT_MONTHS} months")
 
 
 def _sustained(chart, better: str) -> bool:
@@ -53,18 +59,19 @@ def _sustained(chart, better: str) -> bool:
 
 
 def find(db: Session, viewer, *, limit: int | None = None) -> list[Spot]:
-    """Every current bright spot, featured ones first."""
-    access.require(viewer, "outcomes.view")
+    """Every current bright spot, featured ones first. A bright spot names a site, so it is labelled
+    through the viewer's lens like every outcome view (network/visibility.py)."""
+    seen = visibility.lens(db, viewer)
+    access.require(seen.actor, "outcomes.view")
     stored = {(b.site_id, b.measure_id): b for b in db.scalars(select(BrightSpot))}
     spots = []
     for measure in outcomes.measures(db):
-        for item in outcome_reports.site_charts(db, viewer, measure):
+        for item in outcome_reports.site_charts(db, seen, measure):
             if _sustained(item.chart, measure.better):
                 row = stored.get((item.site.id, measure.id))
-                spots.append(Spot(item.site, measure, item.label,
-                                  f"{item.label}: {measure.name.lower()} has been better than its usual level for "
-                                  f"the last {RECENT_MONTHS} months", bool(row and row.featured)))
-    spots.sort(key=lambda s: (not s.featured, s.label, s.measure.position))
+                spots.append(Spot(item.site, measure, item.label, _sentence(item.label, measure),
+                                  bool(row and row.featured), item.ref))
+    spots.sort(key=lambda s: (not s.featured, seen.order(s.site) if seen.blinded else s.label, s.measure.position))
     return spots[:limit] if limit else spots
 
 
@@ -81,8 +88,9 @@ def invite(db: Session, viewer) -> int:
             leads = db.scalars(select(Membership.user_id).where(Membership.site_id == spot.site.id,
                                                                 Membership.role == "site_lead",
                                                                 Membership.ended_at.is_(None)))
+            # addressed to the site's own lead, who always sees their own site by name
             count += notifications.notify(db, set(leads), "bright_spot",
-                                          f"{spot.sentence}. Would you share what you changed? Tell it as a story, "
+                                          f"{_sentence(spot.site.name, spot.measure)}. Would you share what you changed? Tell it as a story, "
                                           "or link the tools you adopted.", "/stories/new")
             row.invited_at = utcnow()
     db.commit()

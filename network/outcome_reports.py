@@ -22,7 +22,7 @@ from network import access, spc
 from network.funnel import proportion_funnel
 from network.outcomes import ChartType, Measure, RuleSet, month_key
 from network.people import Site
-from network.visibility import Cell, hides, site_label, suppress_group
+from network.visibility import Cell, Lens, hides, lens, suppress_group
 
 
 @dataclass
@@ -57,6 +57,7 @@ class SiteChart:
     site: Site
     label: str
     chart: Chart
+    ref: str = ""      # what this viewer's URLs call the site (short name, or "S17" when blinded)
 
 
 @dataclass
@@ -216,7 +217,7 @@ def _network_chart(db: Session, measure: Measure) -> Chart:
 
 def network_chart(db: Session, viewer, measure: Measure, *, public: bool = False) -> Chart:
     """The network total as a chart; in public, months whose totals are small are hidden."""
-    access.require(viewer, "outcomes.view_public" if public else "outcomes.view")
+    access.require(_actor(viewer), "outcomes.view_public" if public else "outcomes.view")
     chart = _cached(("network", measure.id, measure.data_version), lambda: _network_chart(db, measure))
     if public:
         hidden = [hides(int(n), int(d), complement=measure.is_proportion)
@@ -226,17 +227,26 @@ def network_chart(db: Session, viewer, measure: Measure, *, public: bool = False
     return chart
 
 
+def _actor(viewer):
+    return viewer.actor if isinstance(viewer, Lens) else viewer
+
+
 def site_charts(db: Session, viewer, measure: Measure) -> list[SiteChart]:
-    """Every site's chart for a measure (members only: site-level counts are visible to members)."""
-    access.require(viewer, "outcomes.view")
+    """Every site's chart for a measure (members only: site-level counts are visible to members),
+    labelled through the viewer's lens; a blinded viewer gets them in code order."""
+    seen = lens(db, viewer)
+    access.require(seen.actor, "outcomes.view")
     charts = _cached(("sites", measure.id, measure.data_version), lambda: _all_site_charts(db, measure))
     sites = {s.id: s for s in db.scalars(select(Site).where(Site.id.in_(list(charts)), Site.is_active.is_(True)))}
-    return [SiteChart(sites[site_id], site_label(viewer, sites[site_id]), chart)
-            for site_id, chart in charts.items() if site_id in sites]
+    items = [SiteChart(sites[site_id], seen.label(sites[site_id]), chart, seen.ref(sites[site_id]))
+             for site_id, chart in charts.items() if site_id in sites]
+    if seen.blinded:
+        items.sort(key=lambda item: seen.order(item.site))
+    return items
 
 
 def site_chart(db: Session, viewer, measure: Measure, site: Site) -> Chart | None:
-    access.require(viewer, "outcomes.view")
+    access.require(_actor(viewer), "outcomes.view")
     charts = _cached(("sites", measure.id, measure.data_version), lambda: _all_site_charts(db, measure))
     return charts.get(site.id)
 
@@ -265,6 +275,7 @@ class FunnelRow:
     suppressed: bool
     outlier: bool = False
     limits: dict = field(default_factory=dict)
+    ref: str | None = None   # the viewer's URL name for the site (None in public)
 
 
 @dataclass
@@ -279,7 +290,8 @@ class Funnel:
 def funnel(db: Session, viewer, measure: Measure, start: date, end: date, *, public: bool = False) -> Funnel:
     """Sites compared over one period (sums of their months), as FunnelPlotR does for proportions.
     In public, labels are codes and small cells are hidden with complementary suppression."""
-    access.require(viewer, "outcomes.view_public" if public else "outcomes.view")
+    seen = lens(db, viewer)
+    access.require(seen.actor, "outcomes.view_public" if public else "outcomes.view")
     m = matrix(db, measure)
     columns = [j for j, month in enumerate(m.months) if start <= month <= end]
     sites = {s.id: s for s in db.scalars(select(Site).where(Site.is_active.is_(True)))}
@@ -294,7 +306,8 @@ def funnel(db: Session, viewer, measure: Measure, start: date, end: date, *, pub
         owners.append(sites[site_id])
     hidden = suppress_group(cells, complement=measure.is_proportion) if public else [False] * len(cells)
     shown = [k for k, h in enumerate(hidden) if not h]
-    labels = [f"Site {site.code}" if public else site_label(viewer, site) for site in owners]
+    labels = [f"Site {site.code}" if public else seen.label(site) for site in owners]
+    refs = [None if public else seen.ref(site) for site in owners]
     result = None
     if len(shown) >= 2:
         result = proportion_funnel([cells[k].numerator for k in shown], [cells[k].denominator for k in shown],
@@ -303,7 +316,7 @@ def funnel(db: Session, viewer, measure: Measure, start: date, end: date, *, pub
     for k, (cell, site) in enumerate(zip(cells, owners)):
         label = labels[k]
         if hidden[k]:
-            rows.append(FunnelRow(label, None if public else site, None, None, None, True))
+            rows.append(FunnelRow(label, None if public else site, None, None, None, True, ref=refs[k]))
             continue
         p = position[k]
         rows.append(FunnelRow(label, None if public else site, cell.numerator, cell.denominator,
@@ -311,7 +324,7 @@ def funnel(db: Session, viewer, measure: Measure, start: date, end: date, *, pub
                               bool(result.outlier[p]) if result is not None else False,
                               {"lcl95": float(result.lcl95[p]), "ucl95": float(result.ucl95[p]),
                                "lcl99": float(result.lcl99[p]), "ucl99": float(result.ucl99[p])}
-                              if result is not None else {}))
+                              if result is not None else {}, refs[k]))
     return Funnel(month_key(start), month_key(end), sorted(rows, key=lambda r: r.label), result,
                   float(result.target) if result is not None else None)
 
@@ -331,24 +344,29 @@ def _without(measure: Measure, chart: Chart, hidden: list[bool]) -> Chart:
 
 def site_overview(db: Session, viewer, site: Site) -> list[tuple[Measure, Chart | None]]:
     """A site's page: one chart per measure."""
-    access.require(viewer, "outcomes.view")
+    access.require(_actor(viewer), "outcomes.view")
     return [(measure, site_chart(db, viewer, measure, site)) for measure in
             db.scalars(select(Measure).where(Measure.is_active.is_(True)).order_by(Measure.position, Measure.name))]
 
 
 def fhir_rows(db: Session, viewer, measures: list[Measure]) -> list[dict]:
-    """Every current figure of these measures as rows for the FHIR export (labels by viewer)."""
-    access.require(viewer, "outcomes.view")
+    """Every current figure of these measures as rows for the FHIR export (labels by the viewer's lens;
+    a site whose name the viewer may not see has no short name in its rows, so the report is blinded)."""
+    seen = lens(db, viewer)
+    access.require(seen.actor, "outcomes.view")
     sites = {s.id: s for s in db.scalars(select(Site))}
     rows = []
     for measure in measures:
         m = matrix(db, measure)
-        for i, site_id in enumerate(m.site_ids):
-            site = sites[site_id]
+        order = sorted(range(len(m.site_ids)), key=lambda i: seen.order(sites[m.site_ids[i]])) \
+            if seen.blinded else range(len(m.site_ids))
+        for i in order:
+            site = sites[m.site_ids[i]]
+            slug = site.slug if seen.shows_name(site) else None
             for j, label in enumerate(m.labels):
                 if np.isnan(m.denominators[i, j]):
                     continue
-                rows.append({"site": site.slug, "site_label": site_label(viewer, site), "measure": measure.key,
+                rows.append({"site": slug, "site_label": seen.label(site), "measure": measure.key,
                              "month": label, "numerator": int(m.numerators[i, j]),
                              "denominator": int(m.denominators[i, j]), "suppressed": False})
     return rows

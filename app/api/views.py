@@ -10,7 +10,7 @@ from flask import Blueprint, g, jsonify, request
 
 from app.extensions import csrf, get_db
 from app.web import actor as session_actor
-from network import access, outcome_reports, outcomes
+from network import access, agreements, outcome_reports, outcomes, visibility
 from network.db import utcnow
 from network.errors import Invalid, Unauthenticated
 
@@ -105,9 +105,12 @@ def site_series(key: str):
     measure = outcomes.measure_by_key(db, key)
     who = api_actor()
     access.require(who, "outcomes.view")
-    items = outcome_reports.site_charts(db, who, measure)
-    return jsonify(measure=_measure_json(measure),
-                   sites=[{"site": item.site.slug, "label": item.label, **_chart_json(item.chart)} for item in items])
+    seen = visibility.lens(db, who)
+    items = outcome_reports.site_charts(db, seen, measure)
+    # a site whose name this caller may not see (data-use agreement not accepted) has no short name here
+    return jsonify(measure=_measure_json(measure), blinded=seen.blinded,
+                   sites=[{"site": item.site.slug if seen.shows_name(item.site) else None, "label": item.label,
+                           **_chart_json(item.chart)} for item in items])
 
 
 @bp.route("/submissions", methods=["POST"])
@@ -147,6 +150,23 @@ def get_measure_reports():
     bundle = fhir.export_bundle(outcome_reports.fhir_rows(db, who, selected),
                                 base_url=request.host_url.rstrip("/"), generated_at=utcnow())
     return jsonify(bundle)
+
+
+@bp.route("/agreement")
+def agreement_status():
+    """The current data-use agreement and where the caller stands: until they accept it, outcome answers
+    name other sites by code. (Accepting is done on the agreement page, as a signed-in person.)"""
+    db = get_db()
+    who = api_actor()
+    access.require(who, "agreement.read")
+    current = agreements.current(db)
+    seen = visibility.lens(db, who)
+    body = {"version": None, "accepted": False, "blinded": seen.blinded, "published_at": None, "summary": None,
+            "markdown": None}
+    if current is not None:
+        body.update(version=current.version, accepted=seen.standing.accepted, summary=current.summary,
+                    published_at=current.published_at.isoformat(), markdown=current.body)
+    return jsonify(body)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from app.extensions import get_db
 from app.forms import ActionForm
 from app.web import actor
 from content import find, library
-from network import access, bright_spots, groups, notifications, people
+from network import access, bright_spots, groups, notifications, people, visibility
 from network import sessions as learning
 from network.errors import Invalid
 
@@ -119,14 +119,20 @@ def notification_settings():
 @bp.route("/bright-spots")
 def bright_spot_list():
     """Sites whose charts show a sustained improvement lately."""
-    return render_template("front/bright_spots.html", spots=bright_spots.find(get_db(), actor()),
-                           may_feature=access.can(actor(), "bright_spot.feature"), action_form=ActionForm())
+    db = get_db()
+    return render_template("front/bright_spots.html", spots=bright_spots.find(db, actor()),
+                           may_feature=access.can(actor(), "bright_spot.feature"), action_form=ActionForm(),
+                           lens=visibility.lens(db, actor()))
 
 
 @bp.route("/bright-spots/feature", methods=["POST"])
 def feature_bright_spot():
     """Leaders feature a bright spot on the home page (or stop)."""
-    bright_spots.feature(get_db(), actor(), site_id=request.form.get("site", type=int) or 0,
+    db = get_db()
+    access.require(actor(), "bright_spot.feature")
+    # the form names the site as the leader's lens does (short name, or "S17" when blinded)
+    site = visibility.site_for(db, actor(), request.form.get("site", ""))
+    bright_spots.feature(db, actor(), site_id=site.id,
                          measure_id=request.form.get("measure", type=int) or 0,
                          featured=request.form.get("featured") == "1")
     return redirect(url_for("front.bright_spot_list"))

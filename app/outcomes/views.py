@@ -19,7 +19,8 @@ from network import access, fhir, outcome_reports, outcomes, people
 from network.db import utcnow
 from network.errors import Invalid
 from network.outcomes import MeasureFields
-from network.visibility import site_label
+from network.visibility import lens as viewer_lens
+from network.visibility import site_for
 
 bp = Blueprint("outcomes", __name__, url_prefix="/outcomes")
 
@@ -51,15 +52,16 @@ def overview(key: str):
     sort = sort if sort in outcome_reports.SORTS else "name"
     query = request.args.get("q", "").strip()[:80]
     signals_only = request.args.get("signals") == "1"
-    items = outcome_reports.site_charts(db, viewer, measure)
+    seen = viewer_lens(db, viewer)
+    items = outcome_reports.site_charts(db, seen, measure)
     if query:
         items = [item for item in items if query.lower() in item.label.lower()]
     if signals_only:
         items = [item for item in items if item.chart.has_signal]
     items = outcome_reports.sort_site_charts(items, sort, measure.better)
     return render_template("outcomes/overview.html", measure=measure, measures=outcomes.measures(db),
-                           network=outcome_reports.network_chart(db, viewer, measure), items=items, sort=sort,
-                           query=query, signals_only=signals_only, charts=charts)
+                           network=outcome_reports.network_chart(db, seen, measure), items=items, sort=sort,
+                           query=query, signals_only=signals_only, charts=charts, lens=seen)
 
 
 def site_adoptions(db, site) -> tuple:
@@ -87,22 +89,38 @@ def funnel(key: str):
     db = get_db()
     measure = _measure(key)
     start, end = _period(outcome_reports.available_months(db, measure))
-    result = outcome_reports.funnel(db, actor(), measure, start, end)
+    seen = viewer_lens(db, actor())
+    result = outcome_reports.funnel(db, seen, measure, start, end)
     return render_template("outcomes/funnel.html", measure=measure, measures=outcomes.measures(db), funnel=result,
                            months=[outcomes.month_key(m) for m in outcome_reports.available_months(db, measure)],
-                           charts=charts)
+                           charts=charts, lens=seen)
+
+
+def _site(db, ref: str):
+    """The site a URL names, through the viewer's lens (a blinded viewer names other sites by code)."""
+    seen = viewer_lens(db, actor())
+    access.require(seen.actor, "outcomes.view")
+    return seen, site_for(db, seen, ref)
+
+
+def _adoptions_shown(db, seen, site_row) -> tuple:
+    """Adopted tools tie a chart to a site (the library names adopting sites), so a blinded viewer sees
+    them on their own site's charts only."""
+    return site_adoptions(db, site_row) if seen.shows_name(site_row) else ()
 
 
 @bp.route("/sites/<slug>")
 def site(slug: str):
-    """One site's charts for every measure."""
+    """One site's charts for every measure (addressed by short name, or by code as "S17")."""
     db = get_db()
-    access.require(actor(), "outcomes.view")
-    site_row = people.site_by_slug(db, actor(), slug)
-    return render_template("outcomes/site.html", site=site_row, adoptions=site_adoptions(db, site_row),
-                           overview=outcome_reports.site_overview(db, actor(), site_row), charts=charts,
+    seen, site_row = _site(db, slug)
+    return render_template("outcomes/site.html", site=site_row, adoptions=_adoptions_shown(db, seen, site_row),
+                           overview=outcome_reports.site_overview(db, seen, site_row), charts=charts,
+                           label=seen.label(site_row), ref=seen.ref(site_row), lens=seen,
                            may_submit=access.can(actor(), "outcomes.submit", site_row),
-                           may_manage_tokens=access.can(actor(), "outcomes.manage_tokens", site_row))
+                           # the tokens page is addressed by short name: only where the name shows
+                           may_manage_tokens=seen.shows_name(site_row)
+                           and access.can(actor(), "outcomes.manage_tokens", site_row))
 
 
 @bp.route("/<key>/sites/<slug>")
@@ -110,11 +128,11 @@ def site_measure(key: str, slug: str):
     """One site, one measure: the chart, its data table and revisions."""
     db = get_db()
     measure = _measure(key)
-    site_row = people.site_by_slug(db, actor(), slug)
-    chart = outcome_reports.site_chart(db, actor(), measure, site_row)
+    seen, site_row = _site(db, slug)
+    chart = outcome_reports.site_chart(db, seen, measure, site_row)
     return render_template("outcomes/site_measure.html", measure=measure, site=site_row, chart=chart, charts=charts,
-                           adoptions=site_adoptions(db, site_row),
-                           label=site_label(actor(), site_row))
+                           adoptions=_adoptions_shown(db, seen, site_row), lens=seen,
+                           label=seen.label(site_row), ref=seen.ref(site_row))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,7 +170,7 @@ def data_csv(key: str):
     db = get_db()
     measure = _measure(key)
     rows = []
-    for item in outcome_reports.site_charts(db, actor(), measure):
+    for item in outcome_reports.site_charts(db, viewer_lens(db, actor()), measure):
         rows += [[item.label] + row for row in _chart_rows(item.chart)]
     network = outcome_reports.network_chart(db, actor(), measure)
     rows += [[_("Network total")] + row for row in _chart_rows(network)]
@@ -164,9 +182,9 @@ def site_csv(key: str, slug: str):
     """One site's chart data as CSV."""
     db = get_db()
     measure = _measure(key)
-    site_row = people.site_by_slug(db, actor(), slug)
-    chart = outcome_reports.site_chart(db, actor(), measure, site_row)
-    return _csv_response(f"{measure.key}-{site_row.slug}.csv", CHART_HEADER,
+    seen, site_row = _site(db, slug)
+    chart = outcome_reports.site_chart(db, seen, measure, site_row)
+    return _csv_response(f"{measure.key}-{seen.ref(site_row)}.csv", CHART_HEADER,
                          _chart_rows(chart) if chart else [])
 
 
@@ -184,12 +202,11 @@ def site_svg(key: str, slug: str):
     """One site's chart as an SVG file."""
     db = get_db()
     measure = _measure(key)
-    site_row = people.site_by_slug(db, actor(), slug)
-    chart = outcome_reports.site_chart(db, actor(), measure, site_row)
+    seen, site_row = _site(db, slug)
+    chart = outcome_reports.site_chart(db, seen, measure, site_row)
     if chart is None:
         abort(404)
-    return _svg(charts.measure_chart(measure, chart, site_label(actor(), site_row)),
-                f"{measure.key}-{site_row.slug}.svg")
+    return _svg(charts.measure_chart(measure, chart, seen.label(site_row)), f"{measure.key}-{seen.ref(site_row)}.svg")
 
 
 def _svg(markup, filename: str) -> Response:

@@ -8,7 +8,7 @@ from app.extensions import get_db
 from app.forms import ActionForm
 from app.sites.forms import InviteForm, StewardForm
 from app.web import actor, apply_errors
-from network import access, people
+from network import access, people, visibility
 from network.errors import Invalid, NotFound
 
 bp = Blueprint("sites", __name__, url_prefix="/sites")
@@ -28,7 +28,8 @@ def show(slug: str):
     db = get_db()
     site = people.site_by_slug(db, actor(), slug)
     return render_template("sites/show.html", site=site, counts=people.member_counts(db).get(site.id, {}),
-                           can_see_team=access.can(actor(), "site.view_team", site))
+                           can_see_team=access.can(actor(), "site.view_team", site),
+                           outcomes_named=visibility.lens(db, actor()).shows_name(site))
 
 
 def _team_page(site, form, status=200):
