@@ -437,3 +437,25 @@ def test_blinded_pages_do_not_grow_queries_with_sites(db, world, login_as, count
         add_figures(db, site, measure, [(m, 50, 100) for m in months(2024, 12)])
     many = [page_queries(url) for url in urls]
     assert many == few, f"{few} queries with 2 sites, {many} with 12"
+
+
+def test_demo_agreement_is_accepted_by_most_but_not_the_northgate_parent(db):
+    from app.cli import seed_demo
+
+    seed_demo(db)
+    agreement = agreements.current(db)
+    assert agreement is not None and agreement.version == 1 and "Learn, never shame" in agreement.body
+    accepted = count(db, AgreementAcceptance)
+    members = db.scalar(select(func.count(func.distinct(Membership.user_id))).join(User, User.id == Membership.user_id)
+                        .where(User.email.is_not(None)))
+    assert members * 0.9 < accepted < members
+    by_email = {u.email.split("@")[0]: u for u in db.scalars(select(User).where(User.email.is_not(None)))}
+    northgate = visibility.lens(db, by_email["parent.northgate-ibd"])
+    riverside = db.scalar(select(Site).where(Site.slug == "riverside-childrens"))
+    own = db.scalar(select(Site).where(Site.slug == "northgate-ibd"))
+    assert northgate.blinded and northgate.label(own) == own.name and northgate.label(riverside) == f"Site {riverside.code}"
+    for login in ("leader", "moderator", "lead.riverside-childrens", "parent.riverside-childrens",
+                  "clinician.northgate-ibd"):
+        assert not visibility.lens(db, by_email[login]).blinded, login
+    seed_demo(db)
+    assert count(db, AgreementAcceptance) == accepted and count(db, DataUseAgreement) == 1
