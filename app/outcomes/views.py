@@ -14,7 +14,7 @@ from app.extensions import get_db
 from app.outcomes.forms import MeasureForm, TokenForm, UploadForm
 from app.web import actor, apply_errors
 from content.markdown import render as render_markdown
-from content import library
+from content import library, pdsa
 from network import access, fhir, outcome_reports, outcomes, people
 from network.db import utcnow
 from network.errors import Invalid
@@ -100,6 +100,7 @@ def site(slug: str):
     access.require(actor(), "outcomes.view")
     site_row = people.site_by_slug(db, actor(), slug)
     return render_template("outcomes/site.html", site=site_row, adoptions=site_adoptions(db, site_row),
+                           cycles=pdsa.chart_marks(db, site_row),
                            overview=outcome_reports.site_overview(db, actor(), site_row), charts=charts,
                            may_submit=access.can(actor(), "outcomes.submit", site_row),
                            may_manage_tokens=access.can(actor(), "outcomes.manage_tokens", site_row))
@@ -114,6 +115,7 @@ def site_measure(key: str, slug: str):
     chart = outcome_reports.site_chart(db, actor(), measure, site_row)
     return render_template("outcomes/site_measure.html", measure=measure, site=site_row, chart=chart, charts=charts,
                            adoptions=site_adoptions(db, site_row),
+                           cycles=pdsa.chart_marks(db, site_row, measure).get(measure.id, ()),
                            label=site_label(actor(), site_row))
 
 
@@ -188,7 +190,8 @@ def site_svg(key: str, slug: str):
     chart = outcome_reports.site_chart(db, actor(), measure, site_row)
     if chart is None:
         abort(404)
-    return _svg(charts.measure_chart(measure, chart, site_label(actor(), site_row)),
+    return _svg(charts.measure_chart(measure, chart, site_label(actor(), site_row),
+                                     cycles=pdsa.chart_marks(db, site_row, measure).get(measure.id, ())),
                 f"{measure.key}-{site_row.slug}.svg")
 
 
