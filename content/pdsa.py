@@ -538,11 +538,12 @@ def what_next(chart, measure: Measure, start: date, *, window: int = WINDOW_MONT
     events += [(i, 2, "outside", 1) for i in _outside(result, sign)]
     seen = len(in_window)
     complete = max(offsets) >= window
-    already = None
+    already, under_way = None, range(0)
     for first, _rank, kind, length in events:
         if kind == "shift" and offsets[first] < 0 and first + length - 1 >= in_window[0]:
-            already = chart.labels[first]
-    candidates = sorted(e for e in events if 0 <= offsets[e[0]] <= window)
+            already, under_way = chart.labels[first], range(first, first + length)
+    # points of a better-side shift that was already under way are not a new signal
+    candidates = sorted(e for e in events if 0 <= offsets[e[0]] <= window and e[0] not in under_way)
     if not candidates:
         return Next("none", seen=seen, window=window, already=already, complete=complete)
     first, _rank, kind, length = candidates[0]
