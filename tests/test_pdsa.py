@@ -231,10 +231,31 @@ def test_site_chart_shows_numbered_markers_in_svg_description_and_table(db, worl
     assert "<td>1: Huddle &lt;b&gt;</td>" in detail and "<td>2: Huddle, every clinic</td>" in detail
     svg = client.get(f"/outcomes/remission/sites/{world.own.slug}.svg").get_data(as_text=True)
     assert svg.count("cc-ann-numbered") == 2
-    # a site without cycles draws as before
-    plain = client.get(f"/outcomes/remission/sites/{world.other.slug}").get_data(as_text=True)
-    assert "cc-ann-numbered" in plain and "Tests of change</th>" in plain  # the other site's own cycle
+    theirs = client.get(f"/outcomes/remission/sites/{world.other.slug}").get_data(as_text=True)
+    assert theirs.count("cc-ann-numbered") == 1 and "Huddle &lt;b&gt;" not in theirs  # only that site's own cycle
     assert second.number == 2
+    # a chart without cycles draws as before: no marker, no extra column
+    growth = add_measure(db, key="growth")
+    add_figures(db, world.own, growth, [(m, 60, 100) for m in months(2023, 12)])
+    plain = client.get(f"/outcomes/growth/sites/{world.own.slug}").get_data(as_text=True)
+    assert "cc-ann-numbered" not in plain and "Tests of change</th>" not in plain
+
+
+def test_numbered_cycle_marks_are_checked_like_other_annotations():
+    from app.charts import control_chart_svg
+    from network.spc import p_chart
+
+    result = p_chart([5, 6, 7, 8], [10, 10, 10, 10])
+    labels = ["2024-01", "2024-02", "2024-03", "2024-04"]
+    svg = str(control_chart_svg(result, labels, title="t", description="d",
+                                annotations=[{"index": 1, "end_index": 3, "number": 7, "label": "Huddle",
+                                              "kind": "cycle"}]))
+    assert "Feb 2024 to Apr 2024 — Change cycle 7: Huddle" in svg and 'class="cc-ann-span"' in svg
+    assert '<text class="cc-ann-number"' in svg and ">7</text>" in svg
+    for end in (0, 4, "3"):
+        with pytest.raises(ValueError):
+            control_chart_svg(result, labels, title="t", description="d",
+                              annotations=[{"index": 1, "end_index": end, "number": 1, "kind": "cycle"}])
 
 
 def test_cycle_page_and_what_sites_tried(db, world, measure, login_as):
