@@ -402,3 +402,36 @@ def test_demo_cycles_at_several_sites_some_followed_by_improvement_some_not(db):
     assert any(c.status() == "running" for c in cycles)
     seed_demo(db)
     assert db.scalar(select(func.count(pdsa.Cycle.id))) == len(cycles)
+
+
+def test_what_sites_tried_makes_the_same_queries_whatever_the_number_of_sites(db, world, measure, login_as,
+                                                                              count_queries):
+    from network.people import Membership, Site
+
+    def add_site(code):
+        site = Site(slug=f"extra-{code}", name=f"Extra {code}", code=code)
+        db.add(site)
+        db.flush()
+        lead = User(email=f"lead{code}@example.org", full_name=f"Lead {code}")
+        db.add(lead)
+        db.flush()
+        db.add(Membership(user_id=lead.id, site_id=site.id, role="site_lead"))
+        db.commit()
+        db.refresh(lead)
+        _step_series(db, site, measure)
+        pdsa.record(db, lead, site, fields(start_month="2023-11", end_month="2023-12"))
+        pdsa.record(db, lead, site, fields(start_month="2024-01", end_month="2024-02", follows=None))
+
+    client = login_as("parent")
+    for code in (10, 11):
+        add_site(code)
+    client.get("/pdsa/measures/remission")
+    with count_queries() as few:
+        assert client.get("/pdsa/measures/remission").status_code == 200
+    for code in range(12, 18):
+        add_site(code)
+    client.get("/pdsa/measures/remission")
+    with count_queries() as many:
+        page = client.get("/pdsa/measures/remission").get_data(as_text=True)
+    assert page.count("A shift began") == 16 and page.count("Extra 17") == 2
+    assert many.count == few.count
