@@ -20,6 +20,7 @@ from datetime import date, datetime
 
 import numpy as np
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from content.library import Resource
@@ -325,7 +326,12 @@ def record(db: Session, actor, site: Site, fields: CycleFields, *, today: date |
                   updated_by_id=_person_id(actor), updated_role=role, measure_links=[], tool_links=[])
     _apply(cycle, clean)
     db.add(cycle)
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError:  # another cycle of this site took the number at the same moment
+        db.rollback()
+        raise Conflict("Another cycle was recorded for this site at the same moment; nothing was saved. "
+                       "Send it again.")
     usage.record(db, actor, USAGE_KIND, USAGE_OBJECT, cycle.id, role=role)
     audit.record(db, actor, "pdsa.record", cycle, site_id=site.id, number=number, acting_role=role)
     db.commit()

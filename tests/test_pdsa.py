@@ -435,3 +435,19 @@ def test_what_sites_tried_makes_the_same_queries_whatever_the_number_of_sites(db
         page = client.get("/pdsa/measures/remission").get_data(as_text=True)
     assert page.count("A shift began") == 16 and page.count("Extra 17") == 2
     assert many.count == few.count
+
+
+def test_two_cycles_numbered_at_the_same_moment_is_a_conflict_not_a_crash(db, world, measure, monkeypatch):
+    lead = world.user("site_lead")
+    pdsa.record(db, lead, world.own, fields(), today=TODAY)
+    real_scalar = db.scalar
+
+    def stale_max(statement, *args, **kwargs):  # as if another request had not committed its cycle yet
+        value = real_scalar(statement, *args, **kwargs)
+        return 0 if "max(pdsa_cycles.number)" in str(statement) else value
+
+    monkeypatch.setattr(db, "scalar", stale_max)
+    with pytest.raises(Conflict):
+        pdsa.record(db, lead, world.own, fields(title="Twin"), today=TODAY)
+    monkeypatch.undo()
+    assert [c.title for c in db.scalars(select(pdsa.Cycle))] == ["Morning huddle"]
