@@ -91,6 +91,9 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (home_bp, auth_bp, sites_bp, admin_bp, outcomes_bp, public_bp, library_bp, files_bp, stories_bp,
                       moderation_bp, sessions_bp, visits_bp, front_bp, api_bp, stewardship_bp, agreement_bp):
         app.register_blueprint(blueprint)
+    from app.pdsa.views import bp as pdsa_bp
+
+    app.register_blueprint(pdsa_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -522,7 +522,13 @@ def _validated_annotations(annotations: Sequence[Mapping[str, Any]] | None,
             raise ValueError(f"annotation index must be a position in the series (0..{n - 1})")
         if kind not in _ANNOTATION_KINDS:
             raise ValueError(f"annotation kind must be one of {', '.join(sorted(_ANNOTATION_KINDS))}")
-        checked.append({"index": int(index), "kind": str(kind), "label": str(a.get("label", ""))})
+        note = {"index": int(index), "kind": str(kind), "label": str(a.get("label", ""))}
+        if kind == "cycle" and a.get("number") is not None:
+            end = a.get("end_index", index)
+            if not isinstance(end, (int, np.integer)) or not int(index) <= int(end) < n:
+                raise ValueError("a cycle's end_index must be a position at or after its index")
+            note.update(number=str(a["number"]), end_index=int(end))
+        checked.append(note)
     return checked
 
 
@@ -534,6 +540,9 @@ def _annotation_marks(plot: _Plot, annotations: list[dict[str, Any]]) -> list[st
     sizes, frame = plot.sizes, plot.frame
     for a in annotations:
         i, kind = a["index"], a["kind"]
+        if "number" in a:
+            out.append(_numbered_cycle(plot, a, stacked))
+            continue
         title = f"{plot.months[i]} — {_ANNOTATION_KINDS[kind]}" + (f": {a['label']}" if a["label"] else "")
         x = plot.bands.centre(i)
         if kind == "revised":
@@ -547,6 +556,26 @@ def _annotation_marks(plot: _Plot, annotations: list[dict[str, Any]]) -> list[st
             shape = (_triangle if kind == "adoption" else _circle)(x, cy, sizes.ann, "cc-ann-mark")
         out.append(f'<g class="cc-ann cc-ann-{kind}"><title>{_e(title)}</title>{shape}</g>')
     return out
+
+
+def _numbered_cycle(plot: _Plot, a: dict[str, Any], stacked: dict[int, int]) -> str:
+    """A test of change: a bar along the bottom over the months it ran, with its number in a circle at the
+    first month; the group's title names the months, the number and the cycle."""
+    i, end, sizes, frame = a["index"], a["end_index"], plot.sizes, plot.frame
+    level = max(stacked.get(k, 0) for k in range(i, end + 1))
+    for k in range(i, end + 1):
+        stacked[k] = level + 1
+    r = sizes.ann + 2.5
+    cy = frame.y1 - r - 2 - level * (2 * r + 3)
+    x0, x1 = plot.bands.centre(i), plot.bands.centre(end)
+    span = plot.months[i] if end == i else gettext("%(start)s to %(end)s", start=plot.months[i], end=plot.months[end])
+    title = f"{span} — {_ANNOTATION_KINDS['cycle']} {a['number']}" + (f": {a['label']}" if a["label"] else "")
+    bar = (f'<line class="cc-ann-span" x1="{_n(x0)}" y1="{_n(cy)}" x2="{_n(x1)}" y2="{_n(cy)}"/>'
+           if end > i else "")
+    return (f'<g class="cc-ann cc-ann-cycle cc-ann-numbered" data-cycle="{_e(a["number"])}"><title>{_e(title)}</title>'
+            f'{bar}{_circle(x0, cy, r, "cc-ann-mark")}'
+            f'<text class="cc-ann-number" x="{_n(x0)}" y="{_n(cy)}" text-anchor="middle" dominant-baseline="central"'
+            f' aria-hidden="true">{_e(a["number"])}</text></g>')
 
 
 def _run_bands(plot: _Plot, runs: list[list[int]]) -> list[str]:

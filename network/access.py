@@ -611,3 +611,37 @@ def _outcomes_site_names(actor, standing) -> Decision:
     if seen is not Decision.ALLOW:
         return seen
     return Decision.ALLOW if standing is not None and standing.satisfied else Decision.FORBIDDEN
+
+
+# ---------------------------------------------------------------------------------------------
+# Tests of change (PDSA cycles). Targets: a site (record) or a cycle (duck-typed: site_id).
+
+def _records_cycles_for(actor, site_id: int) -> bool:
+    if getattr(actor, "acting_role", None) == "api_token":
+        return actor.site_id == site_id
+    return site_team(actor, site_id)
+
+
+@rule("pdsa.view", "every signed-in member (sites named as the data-use agreement allows); site API tokens")
+def _pdsa_view(actor, _target) -> Decision:
+    if getattr(actor, "acting_role", None) == "api_token":
+        return Decision.ALLOW
+    return _members_only(actor, True)
+
+
+@rule("pdsa.record", "a site's clinicians and site lead, for their own site; the site's API token")
+def _pdsa_record(actor, site) -> Decision:
+    if _records_cycles_for(actor, site.id):
+        return Decision.ALLOW
+    if getattr(actor, "acting_role", None) == "api_token":
+        return Decision.HIDDEN
+    return _team_decides(actor, site.id)
+
+
+@rule("pdsa.edit", "the cycle's site team (clinicians and site lead); that site's API token")
+def _pdsa_edit(actor, cycle) -> Decision:
+    if _records_cycles_for(actor, cycle.site_id):
+        return Decision.ALLOW
+    if getattr(actor, "acting_role", None) == "api_token":
+        return Decision.HIDDEN
+    return _team_decides(actor, cycle.site_id)

@@ -249,3 +249,147 @@ def show_story(story_id: int):
     if not story.is_readable:
         raise NotFound("No such published story.")
     return jsonify(_story_json(db, story, full=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tests of change (PDSA cycles). Reads: members and site tokens. Writes: the site's team (a signed-in
+# session, JSON only, so a cross-site form cannot post) or the site's API token.
+
+def _cycle_summary(who, cycle, measures: dict) -> dict:
+    from network.visibility import site_label
+
+    return {"id": cycle.id, "number": cycle.number,
+            "site": {"label": site_label(who, cycle.site), "code": cycle.site.code},
+            "title": cycle.title, "decision": cycle.decision or None, "status": cycle.status(),
+            "start_month": outcomes.month_key(cycle.start_month), "end_month": outcomes.month_key(cycle.end_month),
+            "follows": cycle.follows_id, "measures": [measures[m].key for m in cycle.measure_ids if m in measures]}
+
+
+def _cycle_json(db, who, cycle, measures: dict, tools: dict) -> dict:
+    from app.pdsa import wording
+    from content import pdsa
+
+    data = _cycle_summary(who, cycle, measures)
+    data.update({"aim": cycle.aim, "change": cycle.change, "prediction": cycle.prediction,
+            "plan": cycle.plan, "done": cycle.done, "learned": cycle.learned,
+            "tools": [{"id": tools[t].id, "slug": tools[t].slug, "title": tools[t].title}
+                      for t in cycle.tool_ids if t in tools],
+            "acting_role": cycle.acting_role, "version": cycle.version,
+            "created_at": cycle.created_at.isoformat(), "updated_at": cycle.updated_at.isoformat()})
+    data["what_next"] = [{"measure": measure.key, "kind": nxt.kind, "months_later": nxt.months_later,
+                          "month": nxt.month, "length": nxt.length, "window_months": nxt.window,
+                          "sentence": wording.next_sentence(nxt)}
+                         for measure, nxt in pdsa.outcomes_of(db, who, cycle, measures)]
+    return data
+
+
+def _cycles_json(db, who, cycles: list, *, full: bool) -> list[dict]:
+    from content import pdsa
+
+    measures = pdsa.measures_of(db, cycles)
+    if not full:
+        return [_cycle_summary(who, cycle, measures) for cycle in cycles]
+    tools = pdsa.tools_of(db, who, cycles)
+    return [_cycle_json(db, who, cycle, measures, tools) for cycle in cycles]
+
+
+def _cycle_fields(body):
+    from content import pdsa
+
+    if not isinstance(body, dict):
+        raise Invalid({"body": ["Send a JSON object with the cycle's fields."]})
+    known = {"title", "aim", "change", "prediction", "plan", "done", "learned", "decision", "start_month",
+             "end_month", "follows", "measures", "tools", "acting_role", "version"}
+    unknown = sorted(set(body) - known)
+    if unknown:
+        raise Invalid({name: ["Unknown field."] for name in unknown})
+    for name in ("measures", "tools"):
+        if name in body and not isinstance(body[name], list):
+            raise Invalid({name: ["Give a list."]})
+    fields = {k: v for k, v in body.items() if k not in ("version",)}
+    for name in ("title", "aim", "change", "prediction", "plan", "done", "learned", "decision", "acting_role"):
+        if name in fields and fields[name] is not None and not isinstance(fields[name], str):
+            raise Invalid({name: ["Give text."]})
+    fields["decision"] = fields.get("decision") or ""
+    return pdsa.CycleFields(**fields)
+
+
+def _cycle_writer():
+    """A site token, or a signed-in person sending JSON (a plain form post cannot forge this)."""
+    who = api_actor()
+    if not getattr(who, "is_authenticated", False):
+        raise Unauthenticated("Sign in, or send a site token: Authorization: Bearer cc_...")
+    return who
+
+
+def _require_json():
+    if getattr(api_actor(), "acting_role", None) != "api_token" and not request.is_json:
+        raise Invalid({"body": ["Send the cycle as JSON (Content-Type: application/json)."]})
+    return _json_body()
+
+
+def _active_site(db, slug: str):
+    from sqlalchemy import select
+
+    from network.errors import NotFound
+    from network.people import Site
+
+    site = db.scalar(select(Site).where(Site.slug == slug))
+    if site is None or not site.is_active:
+        raise NotFound("No such site.")
+    return site
+
+
+@bp.route("/cycles")
+def list_cycles():
+    """Tests of change, filtered by ?site=<short name> and/or ?measure=<key> (members and site tokens)."""
+    from content import pdsa
+
+    db = get_db()
+    who = api_actor()
+    access.require(who, "pdsa.view")
+    site = _active_site(db, request.args["site"]) if request.args.get("site") else None
+    measure = outcomes.measure_by_key(db, request.args["measure"]) if request.args.get("measure") else None
+    cycles = pdsa.listing(db, who, site=site, measure=measure)
+    return jsonify(cycles=_cycles_json(db, who, cycles, full=False))
+
+
+@bp.route("/cycles/<int:cycle_id>")
+def show_cycle(cycle_id: int):
+    """One cycle, with what each linked measure's chart did next (timing from the SPC engine, not cause)."""
+    from content import pdsa
+
+    db = get_db()
+    who = api_actor()
+    cycle = pdsa.get(db, who, cycle_id)
+    return jsonify(_cycles_json(db, who, [cycle], full=True)[0])
+
+
+@bp.route("/sites/<slug>/cycles", methods=["POST"])
+def create_cycle(slug: str):
+    """Record a cycle for the site (its clinicians and site lead, or its API token)."""
+    from content import pdsa
+
+    db = get_db()
+    who = _cycle_writer()
+    site = _active_site(db, slug)
+    access.require(who, "pdsa.record", site)
+    cycle = pdsa.record(db, who, site, _cycle_fields(_require_json()))
+    return jsonify(_cycles_json(db, who, [cycle], full=True)[0]), 201
+
+
+@bp.route("/cycles/<int:cycle_id>", methods=["PUT"])
+def update_cycle(cycle_id: int):
+    """Replace a cycle's fields; send the `version` you read (a stale one answers 409, nothing changed)."""
+    from content import pdsa
+
+    db = get_db()
+    who = _cycle_writer()
+    cycle = pdsa.get(db, who, cycle_id)
+    access.require(who, "pdsa.edit", cycle)
+    body = _require_json()
+    version = body.get("version") if isinstance(body, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise Invalid({"version": ["Send the version you read (a whole number)."]})
+    cycle = pdsa.update(db, who, cycle.id, _cycle_fields(body), version=version)
+    return jsonify(_cycles_json(db, who, [cycle], full=True)[0])

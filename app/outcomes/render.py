@@ -41,16 +41,17 @@ _LOCK = threading.Lock()
 
 
 def measure_chart(measure: Measure, chart: Chart, label: str, *, compact: bool = False,
-                  chart_id: str = "chart", adoptions: tuple = ()) -> Markup:
+                  chart_id: str = "chart", adoptions: tuple = (), cycles: tuple = ()) -> Markup:
     """The chart as SVG, rendered once per chart object and viewing (chart objects are cached until the
     measure's data changes, so a page of 100 small multiples is drawn once, not on every request)."""
-    key = (id(chart), measure.id, measure.data_version, label, compact, chart_id, get_locale_name(), adoptions)
+    key = (id(chart), measure.id, measure.data_version, label, compact, chart_id, get_locale_name(), adoptions, cycles)
     with _LOCK:
         cached = _RENDERED.get(key)
         if cached is not None and cached[0] is chart:
             _RENDERED.move_to_end(key)
             return cached[1]
-    markup = _measure_chart(measure, chart, label, compact=compact, chart_id=chart_id, adoptions=adoptions)
+    markup = _measure_chart(measure, chart, label, compact=compact, chart_id=chart_id, adoptions=adoptions,
+                            cycles=cycles)
     with _LOCK:
         _RENDERED[key] = (chart, markup)
         while len(_RENDERED) > _RENDERED_SIZE:
@@ -65,7 +66,7 @@ def get_locale_name() -> str:
 
 
 def _measure_chart(measure: Measure, chart: Chart, label: str, *, compact: bool, chart_id: str,
-                   adoptions: tuple) -> Markup:
+                   adoptions: tuple, cycles: tuple = ()) -> Markup:
     if not chart.labels:
         return Markup("")
     kind = CHART_NAMES.get(ChartType(measure.chart_type), measure.chart_type)
@@ -75,17 +76,41 @@ def _measure_chart(measure: Measure, chart: Chart, label: str, *, compact: bool,
                     kind=kind)
     annotations = [{"index": i, "label": _("Figures revised"), "kind": "revised"} for i in sorted(chart.revised)]
     annotations += adoption_marks(chart, adoptions)
+    marks = cycle_marks(chart, cycles)
+    annotations += marks
+    if marks:
+        description += " " + _("Tests of change: %(cycles)s.", cycles="; ".join(
+            _("%(number)s, %(start)s to %(end)s: %(title)s", number=m["number"], start=m["start"], end=m["end"],
+              title=m["label"]) for m in marks))
     return charts.control_chart_svg(chart.result, chart.labels, title=f"{measure.name} — {label}",
                                     description=description, better=measure.better, goal=_goal(measure),
                                     percent=_percent(measure), annotations=annotations, compact=compact,
                                     chart_id=chart_id)
 
 
-def table_rows(measure: Measure, chart: Chart) -> list[dict]:
+def table_rows(measure: Measure, chart: Chart, cycles: tuple = ()) -> list[dict]:
+    """The data table; with `cycles`, each row also lists the tests of change running that month."""
     rows = charts.data_table_rows(chart.result, chart.labels, percent=_percent(measure))
+    running: dict[int, list[str]] = {}
+    for mark in cycle_marks(chart, cycles):
+        for i in range(mark["index"], mark["end_index"] + 1):
+            running.setdefault(i, []).append(f"{mark['number']}: {mark['label']}")
     for i, row in enumerate(rows):
         row["revised"] = i in chart.revised
+        row["cycles"] = running.get(i, [])
     return rows
+
+
+def cycle_marks(chart: Chart, cycles: tuple) -> list[dict]:
+    """Tests of change as numbered chart marks over the months they ran that have figures:
+    cycles are ((number, "YYYY-MM" start, "YYYY-MM" end, title), ...)."""
+    marks = []
+    for number, start, end, title in cycles:
+        inside = [i for i, month in enumerate(chart.labels) if start <= month <= end]
+        if inside:
+            marks.append({"index": inside[0], "end_index": inside[-1], "number": number, "label": title,
+                          "kind": "cycle", "start": chart.labels[inside[0]], "end": chart.labels[inside[-1]]})
+    return marks
 
 
 def funnel_chart(measure: Measure, funnel: Funnel, *, chart_id: str = "funnel") -> Markup:

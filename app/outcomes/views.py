@@ -14,7 +14,7 @@ from app.extensions import get_db
 from app.outcomes.forms import MeasureForm, TokenForm, UploadForm
 from app.web import actor, apply_errors
 from content.markdown import render as render_markdown
-from content import library
+from content import library, pdsa
 from network import access, fhir, outcome_reports, outcomes, people
 from network.db import utcnow
 from network.errors import Invalid
@@ -115,6 +115,7 @@ def site(slug: str):
     db = get_db()
     seen, site_row = _site(db, slug)
     return render_template("outcomes/site.html", site=site_row, adoptions=_adoptions_shown(db, seen, site_row),
+                           cycles=pdsa.chart_marks(db, site_row),
                            overview=outcome_reports.site_overview(db, seen, site_row), charts=charts,
                            label=seen.label(site_row), ref=seen.ref(site_row), lens=seen,
                            may_submit=access.can(actor(), "outcomes.submit", site_row),
@@ -132,6 +133,7 @@ def site_measure(key: str, slug: str):
     chart = outcome_reports.site_chart(db, seen, measure, site_row)
     return render_template("outcomes/site_measure.html", measure=measure, site=site_row, chart=chart, charts=charts,
                            adoptions=_adoptions_shown(db, seen, site_row), lens=seen,
+                           cycles=pdsa.chart_marks(db, site_row, measure).get(measure.id, ()),
                            label=seen.label(site_row), ref=seen.ref(site_row))
 
 
@@ -206,7 +208,9 @@ def site_svg(key: str, slug: str):
     chart = outcome_reports.site_chart(db, seen, measure, site_row)
     if chart is None:
         abort(404)
-    return _svg(charts.measure_chart(measure, chart, seen.label(site_row)), f"{measure.key}-{seen.ref(site_row)}.svg")
+    return _svg(charts.measure_chart(measure, chart, seen.label(site_row),
+                                     cycles=pdsa.chart_marks(db, site_row, measure).get(measure.id, ())),
+                f"{measure.key}-{seen.ref(site_row)}.svg")
 
 
 def _svg(markup, filename: str) -> Response:
