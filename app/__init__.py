@@ -90,6 +90,11 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (home_bp, auth_bp, sites_bp, admin_bp, outcomes_bp, public_bp, library_bp, files_bp, stories_bp,
                       moderation_bp, sessions_bp, visits_bp, front_bp, api_bp, stewardship_bp):
         app.register_blueprint(blueprint)
+    from app.council.views import bp as council_bp
+    from app.health.views import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(council_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -229,3 +229,22 @@ def show_story(story_id: int):
     if not story.is_readable:
         raise NotFound("No such published story.")
     return jsonify(_story_json(db, story, full=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# The network's health: the dashboard's figures (leaders) and the aggregate public summary
+
+@bp.route("/health")
+def health_figures():
+    """Every network-health figure by role, month by month, small cells suppressed (leaders)."""
+    from content import health
+
+    return jsonify(figures=[f.to_dict() for f in health.dashboard(get_db(), api_actor())])
+
+
+@bp.route("/health/public")
+def health_public():
+    """The aggregate public summary: role groups only, small cells suppressed (everyone)."""
+    from content import health
+
+    return jsonify(figures=[f.to_dict() for f in health.dashboard(get_db(), api_actor(), public=True)])
