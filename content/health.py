@@ -308,7 +308,8 @@ def due_by(month: date) -> date:
 def on_time(db: Session, viewer, *, public: bool = False, months: list[date] | None = None,
             today: date | None = None) -> Figure:
     """Of the active sites, the share whose figures for the month arrived on time: every active measure
-    first submitted before `due_by(month)`. Months still inside their due window are left out."""
+    first submitted before `due_by(month)`. A site is expected from its creation or its first reported
+    month, whichever is earlier. Months still inside their due window are left out."""
     _check(viewer, public)
     today = today or utcnow().date()
     months = [m for m in (months or window(end=outcomes.previous_month(today))) if due_by(m) <= today] or \
@@ -322,10 +323,13 @@ def on_time(db: Session, viewer, *, public: bool = False, months: list[date] | N
     for site_id, measure_id, month, at in first:
         if measure_id in measure_ids and at is not None and at.date() < due_by(month):
             in_time[(site_id, month)].add(measure_id)
+    reporting_since = dict(db.execute(select(S.site_id, func.min(S.month)).group_by(S.site_id)).all())
     numerators, denominators = [], []
     for m in months:
         due = due_by(m)
-        expected = [sid for sid, created in sites if created is None or created.date() < due]
+        # a site is expected once it existed, or once it began reporting (sites added with their history)
+        expected = [sid for sid, created in sites if (created is not None and created.date() < due)
+                    or (sid in reporting_since and reporting_since[sid] <= m)]
         denominators.append(len(expected))
         numerators.append(sum(bool(measure_ids) and in_time[(sid, m)] >= measure_ids for sid in expected))
     series = _share_series("on_time", numerators, denominators, suppress=public)
