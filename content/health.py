@@ -308,22 +308,30 @@ def due_by(month: date) -> date:
 def on_time(db: Session, viewer, *, public: bool = False, months: list[date] | None = None,
             today: date | None = None) -> Figure:
     """Of the active sites, the share whose figures for the month arrived on time: every active measure
-    first submitted before `due_by(month)`. A site is expected from its creation or its first reported
-    month, whichever is earlier. Months still inside their due window are left out."""
+    the site reports (has ever sent) first submitted before `due_by(month)`; a site that sent nothing is
+    not on time. A site is expected from its creation or its first reported month, whichever is earlier.
+    Months still inside their due window are left out. Five queries."""
     _check(viewer, public)
     today = today or utcnow().date()
     months = [m for m in (months or window(end=outcomes.previous_month(today))) if due_by(m) <= today] or \
         window(end=outcomes.previous_month(outcomes.previous_month(today)))
-    measure_ids = set(db.scalars(select(outcomes.Measure.id).where(outcomes.Measure.is_active.is_(True))))
+    active = set(db.scalars(select(outcomes.Measure.id).where(outcomes.Measure.is_active.is_(True))))
     sites = db.execute(select(Site.id, Site.created_at).where(Site.is_active.is_(True))).all()
     S = outcomes.Submission
+    sent_by_site = S.source != "derived"  # figures the platform derives itself are never late
+    reported: dict[int, set[int]] = defaultdict(set)
+    reporting_since: dict[int, date] = {}
+    for site_id, measure_id, since in db.execute(select(S.site_id, S.measure_id, func.min(S.month)).where(
+            sent_by_site, S.month <= months[-1]).group_by(S.site_id, S.measure_id)):
+        if measure_id in active:
+            reported[site_id].add(measure_id)
+        reporting_since[site_id] = min(since, reporting_since.get(site_id, since))
     first = db.execute(select(S.site_id, S.measure_id, S.month, func.min(S.created_at)).where(
-        S.month >= months[0], S.month <= months[-1]).group_by(S.site_id, S.measure_id, S.month))
+        sent_by_site, S.month >= months[0], S.month <= months[-1]).group_by(S.site_id, S.measure_id, S.month))
     in_time: dict[tuple[int, date], set[int]] = defaultdict(set)
     for site_id, measure_id, month, at in first:
-        if measure_id in measure_ids and at is not None and at.date() < due_by(month):
+        if at is not None and at.date() < due_by(month):
             in_time[(site_id, month)].add(measure_id)
-    reporting_since = dict(db.execute(select(S.site_id, func.min(S.month)).group_by(S.site_id)).all())
     numerators, denominators = [], []
     for m in months:
         due = due_by(m)
@@ -331,7 +339,7 @@ def on_time(db: Session, viewer, *, public: bool = False, months: list[date] | N
         expected = [sid for sid, created in sites if (created is not None and created.date() < due)
                     or (sid in reporting_since and reporting_since[sid] <= m)]
         denominators.append(len(expected))
-        numerators.append(sum(bool(measure_ids) and in_time[(sid, m)] >= measure_ids for sid in expected))
+        numerators.append(sum(bool(reported[sid]) and in_time[(sid, m)] >= reported[sid] for sid in expected))
     series = _share_series("on_time", numerators, denominators, suppress=public)
     return Figure("sites_on_time", "share", [_key(m) for m in months], [series], public)
 

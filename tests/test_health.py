@@ -188,12 +188,19 @@ def test_sites_on_time_uses_the_data_due_rule(db, world):
     _submit(db, world.other, second, MARCH, date(2025, 4, 3))
     db.add(Submission(site_id=world.other.id, measure_id=first.id, month=MARCH, numerator=6, denominator=10,
                       version=2, source="form", created_at=_at(date(2025, 6, 1))))  # a later correction is fine
-    _submit(db, partial, first, MARCH, date(2025, 4, 2))                # one measure missing
+    _submit(db, partial, first, MARCH, date(2025, 4, 2))                # one measure it reports is missing
+    _submit(db, partial, second, date(2025, 2, 1), date(2025, 3, 2))
+    db.add(Submission(site_id=partial.id, measure_id=add_measure(db, key="derived").id, month=MARCH, numerator=1,
+                      denominator=2, source="derived", created_at=_at(date(2025, 9, 1))))  # never late
     db.commit()
     assert health.due_by(MARCH) == date(2025, 5, 1)
     figure = health.on_time(db, world.user("network_leader", "network"), months=[MARCH], today=date(2026, 1, 1))
     series = figure.series[0]
     assert (series.numerators, series.denominators) == ([2], [4]) and series.values == [0.5]
+    _submit(db, partial, second, MARCH, date(2025, 4, 20))
+    db.commit()
+    series = health.on_time(db, world.user("network_leader", "network"), months=[MARCH], today=date(2026, 1, 1)).series[0]
+    assert series.numerators == [3]
     public = health.on_time(db, ANONYMOUS, public=True, months=[MARCH], today=date(2026, 1, 1))
     assert public.series[0].values == [None]  # 2 of 4 sites: small counts are hidden from the public
     # a month still inside its due window is left out
