@@ -352,11 +352,3 @@ def dashboard(db: Session, viewer, *, public: bool = False) -> list[Figure]:
     _check(viewer, public)
     return [figure(db, viewer, public=public) for figure in FIGURES]
 
-
-def figure(db: Session, viewer, key: str, *, public: bool = False) -> Figure:
-    from network.errors import NotFound
-
-    for build in FIGURES:
-        if build.__name__ == key or (key == "sites_on_time" and build is on_time):
-            return build(db, viewer, public=public)
-    raise NotFound("No such figure.")

@@ -9,7 +9,6 @@ A named vote also keeps each person's choice on their ballot.
 """
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime
 
 from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, func, select,
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from network import access, audit, notifications
 from network.db import Base, utcnow
 from network.errors import Conflict, Invalid, NotFound
-from network.groups import Group, GroupMember
+from network.groups import Group
 from network.people import User, acting_role
 
 METHODS = ("consensus", "vote")
@@ -360,14 +359,3 @@ def complete_action(db: Session, actor, item_id: int) -> ActionItem:
     audit.record(db, actor, "council.action_done", item)
     db.commit()
     return item
-
-
-def is_chair(actor, group: Group) -> bool:
-    return access.signed_in(actor) and any(m.user_id == actor.id and m.title == "chair" for m in group.members)
-
-
-def member_roles(group: Group) -> Counter:
-    return Counter(acting_role(m.user) for m in group.members)
-
-
-__all__ = ["Decision", "DecisionComment", "Participant", "Tally", "ActionItem", "GroupMember"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import pytest
+from sqlalchemy import select
 
 from content import health, library, narratives
 from network.errors import Forbidden, Unauthenticated
@@ -100,7 +101,7 @@ def test_members_creating_reads_every_creation_source(db, world, monkeypatch):
     assert _series(health.members_creating(db, leader, months=[MARCH]), "parent").values == [11.0]
     # a new kind of created thing is one entry in CREATING (PDSA cycles go there)
     clinicians = _people(db, "clinician", 11, world.own)
-    story = db.scalars(__import__("sqlalchemy").select(narratives.Story)).first()
+    story = db.scalars(select(narratives.Story)).first()
     for user in clinicians:
         db.add(narratives.StoryComment(story_id=story.id, author_id=user.id, acting_role="clinician", body="x",
                                        created_at=_at(MARCH)))
@@ -152,8 +153,7 @@ def test_coproduced_share_follows_the_coproduction_rule(db, world):
     assert series.values[0] == pytest.approx(12 / 23)
     # the same answer as the library's own per-resource rule
     for slug, expected in (("a0", True), ("b0", True), ("c0", False), ("d0", False)):
-        resource = library.Resource and db.scalars(__import__("sqlalchemy").select(library.Resource)
-                                                   .where(library.Resource.slug == slug)).one()
+        resource = db.scalars(select(library.Resource).where(library.Resource.slug == slug)).one()
         assert library.coproduction(db, resource)["coproduced"] is expected
 
 
