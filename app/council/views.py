@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.extensions import get_db
 from app.forms import ActionForm
@@ -15,6 +16,12 @@ from network import access, council, groups
 from network.errors import Invalid
 
 bp = Blueprint("council", __name__)
+#: the default vote options (network.council.DEFAULT_OPTIONS), shown in the reader's language
+OPTION_LABELS = {"for": _l("for"), "against": _l("against"), "abstain": _l("abstain")}
+
+
+def option_label(option: str) -> str:
+    return str(OPTION_LABELS.get(option, option))
 
 
 def _date(field: str) -> date | None:
@@ -75,7 +82,7 @@ def show(slug: str, decision_id: int):
         has_voted=council.has_voted(db, viewer, decision), actions=council.actions(db, decision),
         may_take_part=access.can(viewer, "council.take_part", group),
         may_vote=access.can(viewer, "council.vote", group),
-        may_manage=access.can(viewer, "council.manage", group), action_form=ActionForm())
+        may_manage=access.can(viewer, "council.manage", group), action_form=ActionForm(), option_label=option_label)
 
 
 @bp.route("/groups/<slug>/decisions/<int:decision_id>/comments", methods=["POST"])
