@@ -96,7 +96,10 @@ class Figure:
             chart = s.chart.to_dict() if s.chart is not None else None
             points = []
             for i, month in enumerate(self.months):
-                point: dict[str, Any] = {"month": month, "suppressed": s.values[i] is None, "value": s.values[i]}
+                value = s.values[i]
+                if value is not None and self.kind == "count":
+                    value = int(value)
+                point: dict[str, Any] = {"month": month, "suppressed": value is None, "value": value}
                 if self.kind == "share":
                     point.update(numerator=s.numerators[i], denominator=s.denominators[i])
                 if chart is not None and s.values[i] is not None:
