@@ -94,6 +94,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.pdsa.views import bp as pdsa_bp
 
     app.register_blueprint(pdsa_bp)
+    from app.council.views import bp as council_bp
+    from app.health.views import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(council_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -29,4 +29,5 @@ HOME_NEEDS = (
     _l("previsit plans to read before upcoming visits"),
     _l("stories by your teen waiting for your agreement"),
     _l("items in the moderation queue"),
+    _l("open action items"),
 )

@@ -55,6 +55,8 @@ def nav_items() -> list[tuple[str, str, str]]:
         items.append(("sessions.index", url_for("sessions.index"), str(_l("Sessions"))))
     if access.can(viewer, "network.view"):
         items.append(("sites.index", url_for("sites.index"), str(_l("Sites"))))
+    if access.can(viewer, "health.view"):
+        items.append(("health.dashboard", url_for("health.dashboard"), str(_l("Network health"))))
     if access.can(viewer, "story.moderate"):
         items.append(("moderation.queue", url_for("moderation.queue"), str(_l("Moderation"))))
     if access.can(viewer, "people.manage"):

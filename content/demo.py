@@ -71,6 +71,9 @@ def seed(db: Session) -> int:
     from content import demo_pdsa
 
     demo_pdsa.seed(db)
+    from content import demo_health
+
+    demo_health.seed(db)
     return added
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from content import library, narratives, visits
-from network import access, bright_spots, notifications, outcome_reports, outcomes
+from network import access, bright_spots, council, notifications, outcome_reports, outcomes
 from network import sessions as learning
 from network.db import utcnow
 from network.people import Site
@@ -59,6 +59,9 @@ def needs(db: Session, viewer) -> list[Need]:
     agree = narratives.awaiting_my_agreement(db, viewer)
     if agree:
         found.append(Need("stories by your teen waiting for your agreement", "/stories/mine", len(agree)))
+    actions = council.open_action_count(db, viewer)
+    if actions:
+        found.append(Need("open action items", "/actions/", actions))
     if access.can(viewer, "story.moderate"):
         queue = narratives.queue(db, viewer)
         waiting = len(queue["stories"]) + len(queue["comments"]) + len(queue["reports"])

@@ -645,3 +645,69 @@ def _pdsa_edit(actor, cycle) -> Decision:
     if getattr(actor, "acting_role", None) == "api_token":
         return Decision.HIDDEN
     return _team_decides(actor, cycle.site_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Network health and the Patient Advisory Council's workspace (a group's decision log). Groups are
+# duck-typed: members (each with user_id, title); decisions: group, published; action items: owner_id,
+# decision.
+
+def in_group(actor, group) -> bool:
+    return signed_in(actor) and any(m.user_id == actor.id for m in group.members)
+
+
+def chairs_group(actor, group) -> bool:
+    return signed_in(actor) and any(m.user_id == actor.id and m.title == "chair" for m in group.members)
+
+
+@rule("health.view", "network leaders and site leads (the network-health dashboard, small cells suppressed)")
+def _health_view(actor, _target) -> Decision:
+    if getattr(actor, "acting_role", None) == "api_token":  # a site's submitter, not a leader
+        return Decision.FORBIDDEN
+    return _members_only(actor, is_leader(actor) or (signed_in(actor) and actor.has_role(Role.SITE_LEAD)))
+
+
+@rule("health.view_public", "everyone, signed in or not: the aggregate network-health summary, suppressed")
+def _health_view_public(_actor, _target) -> Decision:
+    return Decision.ALLOW
+
+
+@rule("council.read_all", "the group's members and network leaders (the whole decision log)")
+def _council_read_all(actor, group) -> Decision:
+    return _members_only(actor, is_leader(actor) or in_group(actor, group))
+
+
+@rule("council.read", "a published decision: every signed-in member; otherwise the group's members and network leaders")
+def _council_read(actor, decision) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if decision.published or is_leader(actor) or in_group(actor, decision.group):
+        return Decision.ALLOW
+    return Decision.HIDDEN
+
+
+@rule("council.take_part", "the group's members (propose, discuss)")
+def _council_take_part(actor, group) -> Decision:
+    return _members_only(actor, in_group(actor, group))
+
+
+@rule("council.vote", "the group's members, once, while the vote is open (checked in the service)")
+def _council_vote(actor, group) -> Decision:
+    return _members_only(actor, in_group(actor, group))
+
+
+@rule("council.manage", "the group's chair and network leaders (close a vote, record a consensus, action items, "
+                        "show a decision to the network)")
+def _council_manage(actor, group) -> Decision:
+    return _members_only(actor, is_leader(actor) or chairs_group(actor, group))
+
+
+@rule("council.complete_action", "the action item's owner, the group's chair and network leaders")
+def _council_complete_action(actor, item) -> Decision:
+    return _members_only(actor, is_leader(actor) or (signed_in(actor) and item.owner_id == actor.id)
+                         or chairs_group(actor, item.decision.group))
+
+
+@rule("council.my_actions", "every signed-in member (their own action items)")
+def _council_my_actions(actor, _target) -> Decision:
+    return _members_only(actor, True)

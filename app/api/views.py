@@ -393,3 +393,22 @@ def update_cycle(cycle_id: int):
         raise Invalid({"version": ["Send the version you read (a whole number)."]})
     cycle = pdsa.update(db, who, cycle.id, _cycle_fields(body), version=version)
     return jsonify(_cycles_json(db, who, [cycle], full=True)[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# The network's health: the dashboard's figures (leaders) and the aggregate public summary
+
+@bp.route("/health")
+def health_figures():
+    """Every network-health figure by role, month by month, small cells suppressed (leaders)."""
+    from content import health
+
+    return jsonify(figures=[f.to_dict() for f in health.dashboard(get_db(), api_actor())])
+
+
+@bp.route("/health/public")
+def health_public():
+    """The aggregate public summary: role groups only, small cells suppressed (everyone)."""
+    from content import health
+
+    return jsonify(figures=[f.to_dict() for f in health.dashboard(get_db(), api_actor(), public=True)])
