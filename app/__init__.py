@@ -71,6 +71,7 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.account.views import bp as account_bp
     from app.admin.views import bp as admin_bp
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
@@ -88,7 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.visits.views import bp as visits_bp
 
     for blueprint in (home_bp, auth_bp, sites_bp, admin_bp, outcomes_bp, public_bp, library_bp, files_bp, stories_bp,
-                      moderation_bp, sessions_bp, visits_bp, front_bp, api_bp, stewardship_bp):
+                      moderation_bp, sessions_bp, visits_bp, front_bp, api_bp, stewardship_bp, account_bp):
         app.register_blueprint(blueprint)
 
 

@@ -20,6 +20,9 @@ NOTIFICATION_KINDS = (
     _l("Another site adopted a tool you co-author"),
     _l("Your site is a bright spot"),
     _l("An action item is yours"),
+    _l("You or your child turn 18 within a month"),
+    _l("You or your child turned 18: access to plans and tracking changed"),
+    _l("An adult patient renewed or ended your access to their plans"),
 )
 
 #: content.home.needs (the home page's "What needs you"; each follows a count)
