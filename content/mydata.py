@@ -105,6 +105,8 @@ FORMER_MEMBER = "A former member"
 
 def person_columns() -> set[tuple[str, str]]:
     """Every (table, column) in the schema with a foreign key to users."""
+    import content.models  # noqa: F401  (every model registered)
+    import network.models  # noqa: F401
     return {(table.name, column.name) for table in Base.metadata.sorted_tables for column in table.columns
             if any(fk.column.table.name == "users" for fk in column.foreign_keys)}
 
@@ -148,6 +150,7 @@ def _row(row) -> dict:
 
 
 def _model_for(table_name: str):
+    person_columns()
     for mapper in Base.registry.mappers:
         if mapper.local_table.name == table_name:
             return mapper.class_
