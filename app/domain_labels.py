@@ -33,3 +33,9 @@ HOME_NEEDS = (
     _l("stories by your teen waiting for your agreement"),
     _l("items in the moderation queue"),
 )
+
+#: content.mydata.close_account's refusals (the my-data page shows them with `_(text)`)
+CLOSE_ACCOUNT_ERRORS = (
+    _l("Choose whether to delete what you wrote or keep it without your name."),
+    _l("That is not your password; nothing was changed."),
+)
