@@ -112,12 +112,16 @@ def test_adult_care_pages(db, world, nearly_adult, login_as):
 
     guide = make_resource(db, world.user("clinician"), title="Moving to the adult clinic", type="transition")
     publish(db, world, guide, approvers=("parent", "site_lead"))
+    tagged = make_resource(db, world.user("clinician"), title="Handing over the medicines", tags=["transition"])
+    publish(db, world, tagged, approvers=("parent", "site_lead"))
+    make_resource(db, world.user("clinician"), title="Unpublished transition notes", type="transition")
     teen, parent = login_as("patient"), login_as("parent")
     link = _link(db, world)
     with clock.frozen(date(2026, 11, 10)):
         page = teen.get("/me/adult-care").get_data(as_text=True)
         assert "You count as an adult here from December 1, 2026." in page and "Moving to the adult clinic" in page
         assert "Until you turn 18" in page and "Renew access" not in page
+        assert "Handing over the medicines" in page and "Unpublished transition notes" not in page
         early = teen.post(f"/me/adult-care/{link.id}/renew")
         assert early.status_code == 409 and "until you turn 18" in early.get_data(as_text=True)
         assert "continues until December 1, 2026" in parent.get("/me/adult-care").get_data(as_text=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required, logout_user
-from sqlalchemy import select
+from sqlalchemy import String, cast, or_, select
 
 from app.extensions import get_db
 from app.web import actor
@@ -19,11 +19,12 @@ bp = Blueprint("account", __name__, url_prefix="/me")
 
 def _transition_resources(db):
     """The library's transition tools this person may read (type or tag "transition")."""
-    rows = db.scalars(select(library.Resource).where(library.Resource.published_revision_id.is_not(None),
-                                                             library.Resource.status != "archived")
-                      .order_by(library.Resource.title))
-    return [r for r in rows if (r.type == "transition" or "transition" in (r.tags or []))
-            and access.can(actor(), "library.view", r)]
+    resource = library.Resource
+    rows = db.scalars(select(resource).where(
+        resource.published_revision_id.is_not(None), resource.status != "archived",
+        or_(resource.type == "transition", cast(resource.tags, String).like('%"transition"%')))
+        .order_by(resource.title).limit(20))
+    return [r for r in rows if access.can(actor(), "library.view", r)]
 
 
 @bp.route("/adult-care")
