@@ -194,10 +194,9 @@ def send_transition_notices(db: Session, today: date | None = None) -> int:
     """Idempotent: each patient gets each notice once per date (and their linked parents with it)."""
     today = today or clock.today()
     years = (today.year - ADULT_AGE, today.year - ADULT_AGE + 1)
-    patients = list(db.scalars(
-        select(User).join(Membership, Membership.user_id == User.id)
-        .where(User.birth_year.in_(years), User.is_active.is_(True), Membership.role == Role.PATIENT.value,
-               Membership.ended_at.is_(None)).distinct()))
+    patient_ids = select(Membership.user_id).where(Membership.role == Role.PATIENT.value, Membership.ended_at.is_(None))
+    patients = list(db.scalars(select(User).where(User.birth_year.in_(years), User.is_active.is_(True),
+                                                  User.id.in_(patient_ids)).order_by(User.id)))
     sent = 0
     for patient in patients:
         day = adult_on(patient)
