@@ -71,16 +71,20 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.account.views import bp as account_bp
     from app.admin.views import bp as admin_bp
     from app.agreement.views import bp as agreement_bp
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
+    from app.council.views import bp as council_bp
     from app.front.views import bp as front_bp
+    from app.health.views import bp as health_bp
     from app.home.views import bp as home_bp
     from app.library.stewardship import bp as stewardship_bp
     from app.library.views import bp as library_bp
     from app.library.views import files as files_bp
     from app.outcomes.views import bp as outcomes_bp
+    from app.pdsa.views import bp as pdsa_bp
     from app.public.views import bp as public_bp
     from app.sessions.views import bp as sessions_bp
     from app.sites.views import bp as sites_bp
@@ -89,16 +93,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.visits.views import bp as visits_bp
 
     for blueprint in (home_bp, auth_bp, sites_bp, admin_bp, outcomes_bp, public_bp, library_bp, files_bp, stories_bp,
-                      moderation_bp, sessions_bp, visits_bp, front_bp, api_bp, stewardship_bp, agreement_bp):
+                      moderation_bp, sessions_bp, visits_bp, front_bp, api_bp, stewardship_bp, agreement_bp, pdsa_bp,
+                      health_bp, council_bp, account_bp):
         app.register_blueprint(blueprint)
-    from app.pdsa.views import bp as pdsa_bp
-
-    app.register_blueprint(pdsa_bp)
-    from app.council.views import bp as council_bp
-    from app.health.views import bp as health_bp
-
-    app.register_blueprint(health_bp)
-    app.register_blueprint(council_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -20,6 +20,9 @@ NOTIFICATION_KINDS = (
     _l("Another site adopted a tool you co-author"),
     _l("Your site is a bright spot"),
     _l("An action item is yours"),
+    _l("You or your child turn 18 within a month"),
+    _l("You or your child turned 18: access to plans and tracking changed"),
+    _l("An adult patient renewed or ended your access to their plans"),
 )
 
 #: content.home.needs (the home page's "What needs you"; each follows a count)
@@ -30,4 +33,10 @@ HOME_NEEDS = (
     _l("stories by your teen waiting for your agreement"),
     _l("items in the moderation queue"),
     _l("open action items"),
+)
+
+#: content.mydata.close_account's refusals (the my-data page shows them with `_(text)`)
+CLOSE_ACCOUNT_ERRORS = (
+    _l("Choose whether to delete what you wrote or keep it without your name."),
+    _l("That is not your password; nothing was changed."),
 )

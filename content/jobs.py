@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content import stewardship, visits
-from network import bright_spots, notifications, outcomes, sessions
+from network import bright_spots, minors, notifications, outcomes, sessions
 from network.people import Membership, User
 
 
@@ -19,6 +19,7 @@ def run_all(db: Session, *, base_url: str) -> dict[str, int]:
         "coproduction site-months": visits.derive_measures(db, last_month)
         + visits.derive_measures(db, outcomes.previous_month(last_month)),
         "data-due notices": notifications.data_due(db),
+        "adult-care notices": minors.send_transition_notices(db),
     }
     leader = db.scalar(select(User).join(Membership, Membership.user_id == User.id)
                        .where(Membership.role == "network_leader", Membership.ended_at.is_(None)).limit(1))

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from network import access, audit, notifications
+from network import access, audit, minors, notifications
 from network.db import Base, utcnow
 from network.errors import Conflict, Gone, Invalid, NotFound
 from network.people import CareLink, Site, User, acting_role
@@ -240,13 +240,9 @@ def comments(db: Session, viewer, story: Story) -> list[StoryComment]:
 # ---------------------------------------------------------------------------------------------
 # Telling
 
-def _age(user: User, today: date) -> int | None:
-    return today.year - user.birth_year if user.birth_year else None
-
-
 def is_teen(user: User, today: date | None = None) -> bool:
-    age = _age(user, today or utcnow().date())
-    return age is not None and 13 <= age <= 17
+    """13–17 (network/minors.py holds the one definition of age)."""
+    return minors.is_teen(user, today)
 
 
 def linked_parents(db: Session, patient: User) -> list[User]:

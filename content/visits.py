@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from content import plan_forms
 from content.library import Resource, ResourceType, Revision
-from network import access, audit, outcomes
+from network import access, audit, minors, outcomes
 from network.db import Base, utcnow
 from network.errors import Conflict, Invalid, NotFound
 from network.people import CareLink, Membership, Site, User, acting_role
@@ -28,7 +28,7 @@ from network.visibility import hides
 
 MAX_NOTE = 5_000
 PAST_VISIT_DAYS = 7
-ADULT_AGE = 18
+ADULT_AGE = minors.ADULT_AGE
 
 
 class Visit(Base):
@@ -143,19 +143,23 @@ class PatientScope:
     site_ids: frozenset[int]
     parent_ids: frozenset[int]
     tracking_shared: bool = True
+    #: the day the patient counts as 18 (network/minors.py); the access rule re-checks it against the clock
+    adult_on: date | None = None
+    #: parents the adult patient renewed, who keep access after adult_on
+    renewed_parent_ids: frozenset[int] = frozenset()
 
 
 def age(user: User, today: date | None = None) -> int | None:
-    today = today or utcnow().date()
-    return today.year - user.birth_year if user.birth_year else None
+    return minors.age(user, today)
 
 
 def active_parent_ids(db: Session, patient: User, today: date | None = None) -> set[int]:
     """Linked parents who may still act for the patient: all of them until 18, then only those the
     patient renewed."""
-    links = db.scalars(select(CareLink).where(CareLink.patient_id == patient.id))
-    adult = (age(patient, today) or 0) >= ADULT_AGE
-    return {link.parent_id for link in links if not adult or link.adult_access_renewed_at is not None}
+    links = list(db.scalars(select(CareLink).where(CareLink.patient_id == patient.id)))
+    renewed = {link.parent_id for link in links if link.adult_access_renewed_at is not None}
+    day = minors.adult_on(patient)
+    return {link.parent_id for link in links if minors.parent_may_act(link.parent_id, day, renewed, today)}
 
 
 def scope(db: Session, patient: User, *, tracking: bool = False) -> PatientScope:
@@ -165,7 +169,10 @@ def scope(db: Session, patient: User, *, tracking: bool = False) -> PatientScope
     if tracking:
         row = db.get(TrackingSharing, patient.id)
         shared = bool(row and row.shared_with_team)
-    return PatientScope(patient.id, site_ids, frozenset(active_parent_ids(db, patient)), shared)
+    renewed = frozenset(db.scalars(select(CareLink.parent_id).where(
+        CareLink.patient_id == patient.id, CareLink.adult_access_renewed_at.is_not(None))))
+    return PatientScope(patient.id, site_ids, frozenset(active_parent_ids(db, patient)), shared,
+                        minors.adult_on(patient), renewed)
 
 
 def _patient(db: Session, patient_id: int) -> User:
@@ -176,7 +183,7 @@ def _patient(db: Session, patient_id: int) -> User:
 
 
 def is_family(actor, data_scope: PatientScope) -> bool:
-    return access.signed_in(actor) and (actor.id == data_scope.patient_id or actor.id in data_scope.parent_ids)
+    return access.signed_in(actor) and (actor.id == data_scope.patient_id or access.parent_acts_for(actor, data_scope))
 
 
 def _log_view(db: Session, actor, patient: User, what: str, data_scope: PatientScope, **details) -> None:

@@ -431,7 +431,7 @@ def _session_facilitate(actor, session) -> Decision:
 # see aggregates only.
 
 def _family(actor, data_scope) -> bool:
-    return signed_in(actor) and (actor.id == data_scope.patient_id or actor.id in data_scope.parent_ids)
+    return signed_in(actor) and (actor.id == data_scope.patient_id or parent_acts_for(actor, data_scope))
 
 
 def _care_team(actor, site_ids) -> bool:
@@ -711,3 +711,44 @@ def _council_complete_action(actor, item) -> Decision:
 @rule("council.my_actions", "every signed-in member (their own action items)")
 def _council_my_actions(actor, _target) -> Decision:
     return _members_only(actor, True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Minors and the move to adult care; my data (export, close account). Targets: PatientScope
+# (adult_on, renewed_parent_ids), CareLink (patient_id), DataSubject (user_id, guardian_ids).
+
+def parent_acts_for(actor, data_scope) -> bool:
+    """A linked parent acts for the patient until the patient turns 18 (read from the clock, so access
+    ends that day whether or not a job ran), and after that only if the patient renewed them."""
+    from network import minors
+
+    if not signed_in(actor) or actor.id not in data_scope.parent_ids:
+        return False
+    return minors.parent_may_act(actor.id, getattr(data_scope, "adult_on", None),
+                                 getattr(data_scope, "renewed_parent_ids", frozenset()))
+
+
+@rule("adult_care.view", "every signed-in member (patients: what changes at 18; parents: their children's dates)")
+def _adult_care_view(actor, _target) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("adult_care.decide", "the patient themselves, from 18: renew or end each linked parent's access")
+def _adult_care_decide(actor, link) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if actor.id == link.patient_id:
+        return Decision.ALLOW
+    return Decision.FORBIDDEN if actor.id == link.parent_id else Decision.HIDDEN
+
+
+@rule("mydata.export", "the person themselves; a linked parent for a child under 13")
+def _mydata_export(actor, subject) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    return Decision.ALLOW if actor.id == subject.user_id or actor.id in subject.guardian_ids else Decision.HIDDEN
+
+
+@rule("account.close", "the person themselves (with their password)")
+def _account_close(actor, user) -> Decision:
+    return _members_only(actor, signed_in(actor) and actor.id == user.id)

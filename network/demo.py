@@ -149,6 +149,9 @@ def seed(db: Session) -> list[tuple[str, str, str]]:
     from network import demo_front
 
     demo_front.seed(db, leader)
+    from network import demo_minors
+
+    logins += demo_minors.seed(db, sites[0], password_hash)
     from network import demo_dua
 
     demo_dua.seed(db, leader)

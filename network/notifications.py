@@ -22,6 +22,9 @@ KINDS = {
     "tool_adopted": "Another site adopted a tool you co-author",
     "bright_spot": "Your site is a bright spot",
     "action_item": "An action item is yours",
+    "turning_18": "You or your child turn 18 within a month",
+    "turned_18": "You or your child turned 18: access to plans and tracking changed",
+    "adult_access": "An adult patient renewed or ended your access to their plans",
 }
 
 

@@ -70,6 +70,10 @@ class User(Base):
     #: roles the person says they hold, shown on the profile; memberships grant rights
     profile_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     birth_year: Mapped[int | None] = mapped_column(Integer)
+    #: 1–12 or None; with the year it dates the move to adult care (network/minors.py), no full birth date
+    birth_month: Mapped[int | None] = mapped_column(Integer)
+    #: when the person closed their account (the row stays, scrubbed, so bylines read "a former member")
+    closed_at: Mapped[datetime | None] = mapped_column()
     #: listed in the people directory (opt-in), with what they offer other members
     in_directory: Mapped[bool] = mapped_column(Boolean, default=False)
     offers: Mapped[str] = mapped_column(String(300), default="")

@@ -16,6 +16,9 @@ def main() -> None:
     from app.extensions import socketio
 
     app = create_app()
+    from network import clock
+
+    clock.follow_file(os.environ.get("CARECOMMONS_TEST_CLOCK_FILE"))  # browser tests move time (test only)
     app.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
     command.upgrade(alembic_config(app.config["DATABASE_URL"]), "head")
     with app.app_context():

@@ -41,12 +41,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def live_paths(tmp_path_factory) -> dict[str, Path]:
+    """The live server's database, and the file its clock follows (write an ISO date to move time,
+    empty it to return to the real date; see network/clock.py)."""
+    folder = tmp_path_factory.mktemp("live")
+    return {"db": folder / "live.db", "clock": folder / "today.txt"}
+
+
+@pytest.fixture(scope="session")
+def live_server(live_paths):
     port = _free_port()
-    db_path = tmp_path_factory.mktemp("live") / "live.db"
+    db_path = live_paths["db"]
     log = open(db_path.with_suffix(".log"), "w")
     process = subprocess.Popen([sys.executable, "-m", "tests.live_server", str(port), str(db_path)],
-                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "CARECOMMONS_TEST_CLOCK_FILE": str(live_paths["clock"])})
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
