@@ -94,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from app import presenters
+    from app.web import localize
 
     app.jinja_env.globals.update(role_label=presenters.role_label, role_labels=presenters.ROLE_LABELS,
                                  nav_items=presenters.nav_items)
@@ -102,3 +103,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["unread_notifications"] = presenters.unread_notifications
     app.jinja_env.filters["month"] = presenters.month_label
     app.jinja_env.filters["when"] = presenters.when
+    app.jinja_env.filters["localize"] = localize
+    app.jinja_env.filters["day"] = presenters.day
+    app.jinja_env.filters["day_time"] = presenters.day_time
+    app.jinja_env.filters["local_when"] = presenters.local_when

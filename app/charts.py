@@ -25,6 +25,7 @@ import numpy as np
 from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup, escape
 
+from app.web import localize
 from network.funnel import FunnelResult, proportion_limit_table
 from network.spc import SPCResult, explain_signals
 
@@ -737,7 +738,7 @@ def _control_description(result: SPCResult, months: Sequence[str], description: 
         parts.append(gettext("Goal: %(value)s.", value=_fmt_value(goal * factor, percent)))
     sentences = explain_signals(result, direction, labels=list(months)) if len(result) else []
     if sentences:
-        parts.append(gettext("Signals: %(signals)s.", signals="; ".join(_capitalise(s) for s in sentences)))
+        parts.append(gettext("Signals: %(signals)s.", signals="; ".join(_capitalise(localize(s)) for s in sentences)))
     elif present.size:
         parts.append(gettext("No signals: the variation is what this process usually produces."))
     return " ".join(parts)

@@ -14,6 +14,7 @@ from network import access, audit, notifications, outcome_reports, outcomes
 from network.db import Base, utcnow
 from network.errors import NotFound
 from network.people import Membership
+from network.i18n import N_
 
 #: the last this many months must all be on the better side of the centre line
 RECENT_MONTHS = 6
@@ -62,8 +63,7 @@ def find(db: Session, viewer, *, limit: int | None = None) -> list[Spot]:
             if _sustained(item.chart, measure.better):
                 row = stored.get((item.site.id, measure.id))
                 spots.append(Spot(item.site, measure, item.label,
-                                  f"{item.label}: {measure.name.lower()} has been better than its usual level for "
-                                  f"the last {RECENT_MONTHS} months", bool(row and row.featured)))
+                                  N_("%(label)s: %(name)s has been better than its usual level for the last %(recent_months)s months", label=item.label, name=measure.name.lower(), recent_months=RECENT_MONTHS), bool(row and row.featured)))
     spots.sort(key=lambda s: (not s.featured, s.label, s.measure.position))
     return spots[:limit] if limit else spots
 
@@ -82,8 +82,7 @@ def invite(db: Session, viewer) -> int:
                                                                 Membership.role == "site_lead",
                                                                 Membership.ended_at.is_(None)))
             count += notifications.notify(db, set(leads), "bright_spot",
-                                          f"{spot.sentence}. Would you share what you changed? Tell it as a story, "
-                                          "or link the tools you adopted.", "/stories/new")
+                                          N_("%(sentence)s. Would you share what you changed? Tell it as a story, or link the tools you adopted.", sentence=spot.sentence), "/stories/new")
             row.invited_at = utcnow()
     db.commit()
     return count
@@ -94,7 +93,7 @@ def feature(db: Session, actor, *, site_id: int, measure_id: int, featured: bool
     from network.people import Site
 
     if db.get(Site, site_id) is None or db.get(outcomes.Measure, measure_id) is None:
-        raise NotFound("No such site or measure.")
+        raise NotFound(N_("No such site or measure."))
     row = db.scalar(select(BrightSpot).where(BrightSpot.site_id == site_id, BrightSpot.measure_id == measure_id))
     if row is None:
         row = BrightSpot(site_id=site_id, measure_id=measure_id)
