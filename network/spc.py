@@ -1089,7 +1089,7 @@ def _explain_anhoej(result: SPCResult, direction: str, labels: Sequence[str] | N
             subject = spans[0]
         else:
             listed = {f"span{k}": span for k, span in enumerate(spans[:_MAX_SPANS])}
-            shown = N_(", ".join(f"%({k})s" for k in listed), **listed)
+            shown = Text(", ".join(f"%({k})s" for k in listed), **listed)
             if len(spans) > _MAX_SPANS:
                 shown = N_("%(spans)s and %(more)s more", spans=shown, more=len(spans) - _MAX_SPANS)
             subject = N_("%(count)s %(units)s (%(spans)s)", count=len(points), units=_units(unit), spans=shown)
