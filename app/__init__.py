@@ -104,6 +104,12 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["month"] = presenters.month_label
     app.jinja_env.filters["when"] = presenters.when
     app.jinja_env.filters["localize"] = localize
+    from app.js_strings import ui_strings_block
+
+    app.jinja_env.globals["ui_strings_block"] = ui_strings_block
+    from app.domain_labels import status_label
+
+    app.jinja_env.globals["status_label"] = status_label
     app.jinja_env.filters["day"] = presenters.day
     app.jinja_env.filters["day_time"] = presenters.day_time
     app.jinja_env.filters["local_when"] = presenters.local_when
