@@ -94,7 +94,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from app import presenters
-    from app.web import localize
+    from app.web import localize, localize_place
 
     app.jinja_env.globals.update(role_label=presenters.role_label, role_labels=presenters.ROLE_LABELS,
                                  nav_items=presenters.nav_items)
@@ -104,6 +104,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["month"] = presenters.month_label
     app.jinja_env.filters["when"] = presenters.when
     app.jinja_env.filters["localize"] = localize
+    app.jinja_env.filters["localize_place"] = localize_place
     from app.js_strings import ui_strings_block
 
     app.jinja_env.globals["ui_strings_block"] = ui_strings_block

@@ -1,6 +1,7 @@
 """Small helpers every blueprint shares: the domain actor, forms and domain errors, JSON detection."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask import request
@@ -30,6 +31,20 @@ def localize(text) -> str:
     """A domain sentence (network.i18n.N_) in the reader's language: template translated, then params filled,
     numbers and dates written the reader's way. A plain string is looked up as it is."""
     return render(text, gettext, _locale_value)
+
+
+_PLACE = re.compile(r"^(row|entry) (\d+): (.+)$")
+
+
+def localize_place(where: str) -> str:
+    """Where a problem is: "row 3: numerator" / "fila 3: numerator" (column and element names stay as in the file)."""
+    match = _PLACE.match(str(where))
+    if match is None:
+        return str(where)
+    kind, number, column = match.groups()
+    if kind == "row":
+        return gettext("row %(n)s: %(column)s", n=number, column=column)
+    return gettext("entry %(n)s: %(path)s", n=number, path=column)
 
 
 def localized_fields(error: DomainError) -> dict[str, list[str]]:

@@ -158,6 +158,10 @@ class ReviewDecision(Base):
     reviewer: Mapped[User | None] = relationship(lazy="selectin")
 
 
+#: how a suggestion's status reads inside a sentence
+SUGGESTION_STATUS_WORDS = {"accepted": N_("accepted"), "declined": N_("declined")}
+
+
 class Suggestion(Base):
     """An edit proposed by a member who is not a co-author; co-authors accept or decline it."""
 
@@ -604,7 +608,7 @@ def decide_suggestion(db: Session, actor, suggestion_id: int, *, accept: bool, c
     resource = _load(db, suggestion.resource_id)
     access.require(actor, "library.decide_suggestion", resource)
     if suggestion.status != "open":
-        raise Conflict(N_("This suggestion was already %(status)s.", status=suggestion.status))
+        raise Conflict(N_("This suggestion was already %(status)s.", status=SUGGESTION_STATUS_WORDS.get(suggestion.status, suggestion.status)))
     if len(comment or "") > MAX_COMMENT:
         raise Invalid({"comment": [N_("Keep the comment under %(max_comment)s characters.", max_comment=MAX_COMMENT)]})
     if accept:

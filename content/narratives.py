@@ -20,8 +20,10 @@ from network.errors import Conflict, Gone, Invalid, NotFound
 from network.people import CareLink, Site, User, acting_role
 from network.i18n import N_
 
-TAGS = ("newly diagnosed", "school", "transition", "surgery", "mental health", "siblings", "sport",
-        "medicines", "diet", "friends", "travel", "work", "hospital", "remission", "flares")
+#: stored as these English words; pages show them translated (`_(tag)`)
+TAGS = (N_("newly diagnosed"), N_("school"), N_("transition"), N_("surgery"), N_("mental health"), N_("siblings"),
+        N_("sport"), N_("medicines"), N_("diet"), N_("friends"), N_("travel"), N_("work"), N_("hospital"),
+        N_("remission"), N_("flares"))
 MAX_TITLE = 160
 MAX_BODY = 30_000
 MAX_COMMENT = 4_000

@@ -145,6 +145,10 @@ class CareLink(Base):
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
 
 
+#: how an invitation's status reads inside a sentence
+INVITATION_STATUS_WORDS = {"accepted": N_("accepted"), "revoked": N_("withdrawn"), "expired": N_("expired")}
+
+
 class Invitation(Base):
     __tablename__ = "invitations"
 
@@ -475,7 +479,7 @@ def revoke_invitation(db: Session, actor, invitation_id: int) -> Invitation:
         raise NotFound(N_("No such invitation."))
     access.require(actor, "membership.grant", MembershipGrant(invitation.site, Role(invitation.role)))
     if invitation.status != "pending":
-        raise Conflict(N_("This invitation is already %(status)s.", status=invitation.status))
+        raise Conflict(N_("This invitation is already %(status)s.", status=INVITATION_STATUS_WORDS.get(invitation.status, invitation.status)))
     invitation.revoked_at = utcnow()
     invitation.nonce_digest = None
     audit.record(db, actor, "invitation.revoke", invitation, site_id=invitation.site_id)
