@@ -44,6 +44,8 @@ STATUS_LABELS = {
     "visibility": {"public": _l("anyone on the web"), "network": _l("members of the network"),
                    "site": _l("members of the site")},
     "report_object": {"story": _l("story"), "story_comment": _l("comment")},
+    # a group member's title is free text; the two the app writes itself are translated
+    "group_title": {"member": _l("member"), "chair": _l("chair")},
 }
 
 
