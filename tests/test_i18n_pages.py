@@ -195,10 +195,11 @@ def test_the_room_page_gives_its_script_spanish_words(db, world, login_as):
     register_all(db, world, item)
     _spanish(db, world, "parent")
     page = login_as("parent").get(f"/sessions/{item.slug}/room").get_data(as_text=True)
-    block = re.search(r'<script type="application/json" id="ui-strings">(.*?)</script>', page, re.S)
-    assert block, "the room page has no ui-strings data block"
-    strings = json.loads(block.group(1))
+    block = re.search(r'<div id="ui-strings" hidden data-strings="([^"]*)"></div>', page)
+    assert block, "the room page has no ui-strings element"
+    strings = json.loads(html.unescape(block.group(1)))
     assert strings["upvote"] == "Votar a favor" and strings["connected"] == "Conectado."
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page)  # data, not inline script
     assert strings["here"] == "%(n)s presentes" and strings["role:parent"] == "Madre, padre o cuidador/a"
 
 

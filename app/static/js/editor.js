@@ -12,7 +12,7 @@
   var tokenField = form.querySelector("input[name=csrf_token]");
   var base = form.querySelector("input[name=base_revision_id]");
   var strings = {};
-  try { strings = JSON.parse(document.getElementById("ui-strings").textContent); } catch (e) { strings = {}; }
+  try { strings = JSON.parse(document.getElementById("ui-strings").dataset.strings); } catch (e) { strings = {}; }
   function t(key, english) { return strings[key] || english; }  /* app/js_strings.py, else English */
   var timer = null, saveTimer = null, lastSaved = body.value;
 

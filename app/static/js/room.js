@@ -16,7 +16,7 @@
   var socket = io("/live", {transports: ["websocket"], reconnection: true});
 
   var strings = {};
-  try { strings = JSON.parse(document.getElementById("ui-strings").textContent); } catch (e) { strings = {}; }
+  try { strings = JSON.parse(document.getElementById("ui-strings").dataset.strings); } catch (e) { strings = {}; }
   /* the reader's language from the page's data block (app/js_strings.py), else the English given here */
   function t(key, english, values) {
     var text = strings[key] || english;
