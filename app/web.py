@@ -55,8 +55,8 @@ def localized_fields(error: DomainError) -> dict[str, list[str]]:
 
 def localized_message(error: DomainError) -> str:
     """The error's summary in the reader's language (Invalid: its own summary, else its messages joined)."""
-    if isinstance(error, Invalid) and not error.summary:
-        return "; ".join(f"{k}: {' '.join(v)}" if k != "_" else " ".join(v)
+    if isinstance(error, Invalid) and not error.summary_message:
+        return "; ".join(f"{localize_place(k)}: {' '.join(v)}" if k != "_" else " ".join(v)
                          for k, v in localized_fields(error).items())
     return localize(error.message)
 

@@ -41,7 +41,7 @@ class Invalid(DomainError):
             field_errors = {"_": [field_errors]}
         self.field_errors = field_errors
         #: the caller's own summary ("" when the summary is just the field messages joined)
-        self.summary = message
+        self.summary_message = message
         super().__init__(message or "; ".join(f"{k}: {' '.join(v)}" if k != "_" else " ".join(v)
                                               for k, v in field_errors.items()))
 
