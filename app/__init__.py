@@ -100,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from app import presenters
+    from app.web import localize, localize_place
 
     app.jinja_env.globals.update(role_label=presenters.role_label, role_labels=presenters.ROLE_LABELS,
                                  nav_items=presenters.nav_items)
@@ -108,3 +109,14 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["unread_notifications"] = presenters.unread_notifications
     app.jinja_env.filters["month"] = presenters.month_label
     app.jinja_env.filters["when"] = presenters.when
+    app.jinja_env.filters["localize"] = localize
+    app.jinja_env.filters["localize_place"] = localize_place
+    from app.js_strings import ui_strings_block
+
+    app.jinja_env.globals["ui_strings_block"] = ui_strings_block
+    from app.domain_labels import status_label
+
+    app.jinja_env.globals["status_label"] = status_label
+    app.jinja_env.filters["day"] = presenters.day
+    app.jinja_env.filters["day_time"] = presenters.day_time
+    app.jinja_env.filters["local_when"] = presenters.local_when

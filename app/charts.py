@@ -22,9 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from flask_babel import gettext, lazy_gettext
+from babel import Locale
+from babel.numbers import format_decimal
+from flask import has_request_context
+from flask_babel import get_locale, gettext, lazy_gettext
 from markupsafe import Markup, escape
 
+from app.web import localize
 from network.funnel import FunnelResult, proportion_limit_table
 from network.spc import SPCResult, explain_signals
 
@@ -141,30 +145,47 @@ def _finite(v: Any) -> bool:
     return v is not None and isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(float(v))
 
 
+def _locale():
+    """The reader's locale inside a request; English elsewhere (scripts, tests that draw charts directly)."""
+    return (get_locale() if has_request_context() else None) or "en"
+
+
+def _number(v: float, pattern: str) -> str:
+    """`v` in a CLDR pattern ("#,##0.0"), with the reader's decimal and grouping signs."""
+    return format_decimal(v, pattern, locale=_locale())
+
+
+def _percent(text: str) -> str:
+    """A formatted number with the reader's percent sign and spacing ("72.4%", "72,4 %")."""
+    pattern = Locale.parse(_locale()).percent_formats[None].pattern
+    prefix, suffix = pattern.split("#", 1)[0], pattern.rsplit("0", 1)[-1]
+    return f"{prefix}{text}{suffix}"
+
+
 def _fmt_number(v: float) -> str:
     """Plain numbers with precision that suits their size (rates, counts, averages)."""
     a = abs(v)
     if a == 0:
         return "0"
     if a >= 100:
-        return f"{v:,.0f}"
+        return _number(v, "#,##0")
     if a >= 10:
-        return f"{v:.1f}"
-    return f"{v:.2f}"
+        return _number(v, "0.0")
+    return _number(v, "0.00")
 
 
 def _fmt_value(v: float, percent: bool) -> str:
     """A plotted value as people read it: "72.4%" or "3.27"; empty when the value is undefined."""
     if not _finite(v):
         return ""
-    return f"{float(v):.1f}%" if percent else _fmt_number(float(v))
+    return _percent(_number(float(v), "0.0")) if percent else _fmt_number(float(v))
 
 
 def _fmt_count(v: float) -> str:
     """Counts with thousands separators; non-integers (rare, e.g. weighted counts) keep one decimal."""
     if abs(v - round(v)) < 1e-6:
-        return f"{int(round(v)):,}"
-    return f"{v:,.1f}"
+        return _number(int(round(v)), "#,##0")
+    return _number(v, "#,##0.0")
 
 
 def _tick_decimals(ticks: Sequence[float]) -> int:
@@ -176,8 +197,9 @@ def _tick_decimals(ticks: Sequence[float]) -> int:
 
 
 def _fmt_tick(t: float, decimals: int, percent: bool, thousands: bool = False) -> str:
-    text = f"{t:,.{decimals}f}" if thousands else f"{t:.{decimals}f}"
-    return f"{text}%" if percent else text
+    pattern = ("#,##0" if thousands else "0") + ("." + "0" * decimals if decimals else "")
+    text = _number(t, pattern)
+    return _percent(text) if percent else text
 
 
 def _parse_month(label: str) -> tuple[int, int] | None:
@@ -766,7 +788,7 @@ def _control_description(result: SPCResult, months: Sequence[str], description: 
         parts.append(gettext("Goal: %(value)s.", value=_fmt_value(goal * factor, percent)))
     sentences = explain_signals(result, direction, labels=list(months)) if len(result) else []
     if sentences:
-        parts.append(gettext("Signals: %(signals)s.", signals="; ".join(_capitalise(s) for s in sentences)))
+        parts.append(gettext("Signals: %(signals)s.", signals="; ".join(_capitalise(localize(s)) for s in sentences)))
     elif present.size:
         parts.append(gettext("No signals: the variation is what this process usually produces."))
     return " ".join(parts)

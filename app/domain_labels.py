@@ -1,8 +1,10 @@
-"""Domain texts that templates translate when they render them (`{{ _(text) }}`).
+"""Domain texts that templates translate when they render them (`{{ _(text) }}`), and the labels of the
+domain's status codes (`{{ status_label("invitation", inv.status) }}`).
 
 `network/` and `content/` never import Flask, so their labels cannot be marked for translation where they
-are written. They are marked here instead, only so that `pybabel extract` puts them in the catalog; nothing
-imports this module. tests/test_i18n.py checks that these lists still match the domain's.
+are written. NOTIFICATION_KINDS and HOME_NEEDS are marked here only so that `pybabel extract` puts them in
+the catalog; tests/test_i18n.py checks that these lists still match the domain's. (Sentences the domain
+writes itself are marked in place with network.i18n.N_.)
 """
 from __future__ import annotations
 
@@ -40,3 +42,24 @@ CLOSE_ACCOUNT_ERRORS = (
     _l("Choose whether to delete what you wrote or keep it without your name."),
     _l("That is not your password; nothing was changed."),
 )
+
+
+#: the status codes pages show, by kind of thing; tests/test_i18n.py checks they cover the domain's values
+STATUS_LABELS = {
+    "invitation": {"pending": _l("pending"), "accepted": _l("accepted"), "revoked": _l("withdrawn"),
+                   "expired": _l("expired")},
+    "registration": {"registered": _l("registered"), "waitlisted": _l("on the waitlist"),
+                     "cancelled": _l("cancelled")},
+    "suggestion": {"open": _l("waiting for a decision"), "accepted": _l("accepted"), "declined": _l("declined")},
+    "visibility": {"public": _l("anyone on the web"), "network": _l("members of the network"),
+                   "site": _l("members of the site")},
+    "report_object": {"story": _l("story"), "story_comment": _l("comment")},
+    # a group member's title is free text; the two the app writes itself are translated
+    "group_title": {"member": _l("member"), "chair": _l("chair")},
+}
+
+
+def status_label(kind: str, value) -> str:
+    """The reader's word for a status code; an unknown code is shown as it is."""
+    label = STATUS_LABELS.get(kind, {}).get(str(value))
+    return str(label) if label is not None else str(value)

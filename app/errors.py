@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.web import wants_json
+from app.web import localize, localized_fields, localized_message, wants_json
 from network.errors import DomainError, Unauthenticated
 
 log = logging.getLogger("carecommons.errors")
@@ -63,12 +63,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Unauthenticated)
     def _sign_in(error):
         if wants_json():
-            return error_response(401, error.message)
+            return error_response(401, localize(error.message))
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):
-        return error_response(error.status, error.message, getattr(error, "field_errors", None))
+        return error_response(error.status, localized_message(error), localized_fields(error))
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):

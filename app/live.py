@@ -25,6 +25,7 @@ from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room, leave_room
 
 from app.extensions import get_db, socketio
+from app.web import localized_fields, localized_message
 from content.markdown import render_inline
 from sqlalchemy import select
 
@@ -50,8 +51,8 @@ def event_json(db, event: RoomEvent) -> dict[str, Any]:
 
 
 def _error(error: DomainError) -> dict[str, Any]:
-    fields = getattr(error, "field_errors", {}) or {}
-    payload = {"error": {"status": error.status, "message": error.message, "fields": fields}}
+    payload = {"error": {"status": error.status, "message": localized_message(error),
+                         "fields": localized_fields(error)}}
     emit("error", payload)
     return payload
 

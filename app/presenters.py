@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import url_for
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, format_time
 from flask_babel import lazy_gettext as _l
 
 from app.web import actor
@@ -69,3 +69,37 @@ def unread_notifications() -> int:
     from network import notifications
 
     return notifications.unread_count(get_db(), actor())
+
+
+def shown_byline(story) -> str:
+    """A story's byline in the reader's language."""
+    from app.web import localize
+    from content import narratives
+
+    return localize(narratives.byline(story))
+
+
+def day(value) -> str:
+    """A calendar day in the reader's language ("26 Nov 2026" / "26 nov 2026")."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, "medium")
+
+
+def day_time(value: datetime | None) -> str:
+    """A moment as a day and an hour:minute, in the reader's language and the app's time zone."""
+    if value is None:
+        return ""
+    return f"{format_date(value, 'medium')}, {format_time(value, 'short')}"
+
+
+def local_when(value: datetime | None, pattern: str = "EEE d MMM y, HH:mm") -> str:
+    """A zone-aware datetime (already in the session's zone) in the reader's language, keeping its zone."""
+    if value is None:
+        return ""
+    from babel.dates import format_datetime as babel_datetime
+    from flask_babel import get_locale
+
+    return babel_datetime(value, pattern, tzinfo=value.tzinfo, locale=get_locale() or "en")

@@ -43,6 +43,7 @@ from pypdf.errors import DependencyError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, PdfObject
 
 from network.errors import Invalid
+from network.i18n import N_
 
 __all__ = [
     "ALLOWED",
@@ -64,8 +65,8 @@ MAX_PIXELS = 40_000_000
 JPEG_QUALITY = 88
 
 FIELD = "file"
-ACCEPTED_KINDS = "We accept PDF documents and PNG or JPEG images."
-PDF_ACTIVE_CONTENT = (
+ACCEPTED_KINDS = N_("We accept PDF documents and PNG or JPEG images.")
+PDF_ACTIVE_CONTENT = N_(
     "This PDF contains scripts or embedded files, which we do not accept. "
     "Print it to a new PDF and try again."
 )
@@ -110,10 +111,9 @@ def check(data: bytes, claimed_name: str = "") -> CheckedFile:
     type always comes from the content.
     """
     if not data:
-        raise _invalid("The file is empty.")
+        raise _invalid(N_("The file is empty."))
     if len(data) > MAX_BYTES:
-        raise _invalid(f"This file is larger than {MAX_BYTES // (1024 * 1024)} MB, "
-                       "the most we accept for an attachment.")
+        raise _invalid(N_("This file is larger than %(max_bytes)s MB, the most we accept for an attachment.", max_bytes=MAX_BYTES // (1024 * 1024)))
     media_type = _sniff(data)
     if media_type == "application/pdf":
         return _check_pdf(data)
@@ -223,49 +223,49 @@ def _describe(data: bytes) -> str | None:
     if head[4:8] == b"ftyp":
         return _describe_iso_media(head[8:12])
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "a WebP image"
+        return N_("a WebP image")
     if head.startswith(b"BM") and head[6:10] == b"\0\0\0\0":
-        return "a BMP image"
+        return N_("a BMP image")
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return _describe_zip(data)
     return _describe_text(data[:4096])
 
 
 _BINARY_KINDS: tuple[tuple[bytes, str], ...] = (
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"II*\x00", "a TIFF image"),
-    (b"MM\x00*", "a TIFF image"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an older Microsoft Office document"),
-    (b"MZ", "a Windows program"),
-    (b"\x7fELF", "a program"),
-    (b"\xca\xfe\xba\xbe", "a program"),
-    (b"\xcf\xfa\xed\xfe", "a program"),
-    (b"\x1f\x8b", "a compressed (gzip) file"),
-    (b"Rar!", "a RAR archive"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"{\\rtf", "an RTF document"),
-    (b"\x00\x00\x01\x00", "an icon file"),
+    (b"GIF87a", N_("a GIF image")),
+    (b"GIF89a", N_("a GIF image")),
+    (b"II*\x00", N_("a TIFF image")),
+    (b"MM\x00*", N_("a TIFF image")),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", N_("an older Microsoft Office document")),
+    (b"MZ", N_("a Windows program")),
+    (b"\x7fELF", N_("a program")),
+    (b"\xca\xfe\xba\xbe", N_("a program")),
+    (b"\xcf\xfa\xed\xfe", N_("a program")),
+    (b"\x1f\x8b", N_("a compressed (gzip) file")),
+    (b"Rar!", N_("a RAR archive")),
+    (b"7z\xbc\xaf\x27\x1c", N_("a 7-Zip archive")),
+    (b"{\\rtf", N_("an RTF document")),
+    (b"\x00\x00\x01\x00", N_("an icon file")),
 )
 
 
 def _describe_iso_media(brand: bytes) -> str:
     """Photos from recent phones (HEIC, AVIF) share the MP4 container with videos."""
     if brand in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"mif1", b"msf1"):
-        return "an HEIC photo (the iPhone format)"
+        return N_("an HEIC photo (the iPhone format)")
     if brand in (b"avif", b"avis"):
-        return "an AVIF image"
-    return "a video"
+        return N_("an AVIF image")
+    return N_("a video")
 
 
 def _describe_zip(data: bytes) -> str:
     """Office documents are ZIP files; name them, since that is what the member knows."""
-    for marker, kind in ((b"word/", "a Word document"), (b"xl/", "an Excel spreadsheet"),
-                         (b"ppt/", "a PowerPoint presentation"),
-                         (b"application/vnd.oasis.opendocument", "an OpenDocument file")):
+    for marker, kind in ((b"word/", N_("a Word document")), (b"xl/", N_("an Excel spreadsheet")),
+                         (b"ppt/", N_("a PowerPoint presentation")),
+                         (b"application/vnd.oasis.opendocument", N_("an OpenDocument file"))):
         if marker in data:
             return kind
-    return "a ZIP archive"
+    return N_("a ZIP archive")
 
 
 def _describe_text(sample: bytes) -> str | None:
@@ -280,20 +280,20 @@ def _describe_text(sample: bytes) -> str | None:
         return None
     lowered = text.lstrip("\ufeff \t\r\n").lower()
     if "<svg" in lowered:
-        return "an SVG image"
+        return N_("an SVG image")
     if lowered.startswith("<!doctype html") or any(
             tag in lowered for tag in ("<html", "<head", "<body", "<script", "<iframe")):
-        return "an HTML page"
+        return N_("an HTML page")
     if lowered.startswith("<?xml"):
-        return "an XML file"
-    return "a plain text file"
+        return N_("an XML file")
+    return N_("a plain text file")
 
 
 def _claimed_kind(claimed_name: str) -> str | None:
     """The kind the file's name promises, if it is one of the kinds we accept."""
     extension = os.path.splitext(claimed_name)[1].lower()
-    return {".pdf": "a PDF", ".png": "a PNG image", ".jpg": "a JPEG image",
-            ".jpeg": "a JPEG image"}.get(extension)
+    return {".pdf": N_("a PDF"), ".png": N_("a PNG image"), ".jpg": N_("a JPEG image"),
+            ".jpeg": N_("a JPEG image")}.get(extension)
 
 
 def _display_name(claimed_name: str) -> str:
@@ -306,17 +306,19 @@ def _display_name(claimed_name: str) -> str:
 def _unsupported_message(kind: str | None, claimed_name: str) -> str:
     """Explain a refused type, naming what the file seems to be when we can tell."""
     name = _display_name(claimed_name)
-    subject = f"“{name}”" if name else "This file"
+    subject = N_("“%(name)s”", name=name) if name else N_("This file")
     promised = _claimed_kind(name)
     if promised and kind:
-        first = f"{subject} is not {promised}: it looks like {kind}."
+        first = N_("%(subject)s is not %(promised)s: it looks like %(kind)s.", subject=subject, promised=promised,
+                   kind=kind)
     elif promised:
-        first = f"{subject} is not {promised}, and we could not tell what kind of file it is."
+        first = N_("%(subject)s is not %(promised)s, and we could not tell what kind of file it is.", subject=subject,
+                   promised=promised)
     elif kind:
-        first = f"{subject} looks like {kind}, which we do not accept."
+        first = N_("%(subject)s looks like %(kind)s, which we do not accept.", subject=subject, kind=kind)
     else:
-        first = f"{subject} is not a kind of file we accept."
-    return f"{first} {ACCEPTED_KINDS}"
+        first = N_("%(subject)s is not a kind of file we accept.", subject=subject)
+    return N_("%(problem)s %(accepted)s", problem=first, accepted=ACCEPTED_KINDS)
 
 
 # --------------------------------------------------------------------------
@@ -331,7 +333,7 @@ def _check_image(data: bytes, media_type: str) -> CheckedFile:
         content = _encode_png(image) if label == "PNG" else _encode_jpeg(image)
     except (OSError, ValueError):
         # Pixels Pillow could read but not write back (an odd mode or transparency).
-        raise _invalid(f"This file is not a readable {label} image.") from None
+        raise _invalid(N_("This file is not a readable %(label)s image.", label=label)) from None
     return CheckedFile(content=content, media_type=media_type, extension=ALLOWED[media_type],
                        width=image.width, height=image.height, pages=None,
                        sha256=hashlib.sha256(content).hexdigest())
@@ -346,7 +348,7 @@ def _decode_image(data: bytes, label: str) -> Image.Image:
     refusal does not depend on the process's warning filters.
     """
     formats = ["PNG"] if label == "PNG" else ["JPEG", "MPO"]
-    unreadable = f"This file is not a readable {label} image."
+    unreadable = N_("This file is not a readable %(label)s image.", label=label)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -378,13 +380,13 @@ def _upright(image: Image.Image, label: str) -> Image.Image:
         return ImageOps.exif_transpose(image)
     except Exception:
         # A malformed EXIF block surfaces here as any of several exception types.
-        raise _invalid(f"This file is not a readable {label} image.") from None
+        raise _invalid(N_("This file is not a readable %(label)s image.", label=label)) from None
 
 
 def _too_many_pixels_message(width: int | None = None, height: int | None = None) -> str:
-    size = f"{width} × {height} pixels" if width and height else "too large"
-    return (f"This image is {size}; the most we accept is {MAX_PIXELS // 1_000_000} megapixels. "
-            "Please make it smaller and try again.")
+    size = N_("%(width)s × %(height)s pixels", width=width, height=height) if width and height else N_("too large")
+    return N_("This image is %(size)s; the most we accept is %(megapixels)s megapixels. "
+              "Please make it smaller and try again.", size=size, megapixels=MAX_PIXELS // 1_000_000)
 
 
 def _refuse_oversized(image: Image.Image) -> None:
@@ -402,7 +404,7 @@ def _refuse_animated(image: Image.Image, label: str) -> None:
     itself and re-encoding keeps only that one, so those are not refused.
     """
     if label == "PNG" and getattr(image, "n_frames", 1) > 1:
-        raise _invalid("Animated PNG images are not accepted. Please attach a still image.")
+        raise _invalid(N_("Animated PNG images are not accepted. Please attach a still image."))
 
 
 def _pixels_only(image: Image.Image) -> Image.Image:
@@ -448,8 +450,8 @@ def _encode_jpeg(image: Image.Image) -> bytes:
 
 def _check_pdf(data: bytes) -> CheckedFile:
     """Parse a PDF and refuse encryption, emptiness and active content; keep its bytes."""
-    encrypted_message = ("This PDF is password-protected or encrypted. "
-                         "Please save a copy without a password and try again.")
+    encrypted_message = N_("This PDF is password-protected or encrypted. "
+                           "Please save a copy without a password and try again.")
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         encrypted = reader.is_encrypted
@@ -462,11 +464,11 @@ def _check_pdf(data: bytes) -> CheckedFile:
     except Exception:
         # pypdf raises its own PyPdfError family but also plain ValueError,
         # KeyError, TypeError, RecursionError, ... on malformed files.
-        raise _invalid("This file is not a readable PDF.") from None
+        raise _invalid(N_("This file is not a readable PDF.")) from None
     if encrypted:
         raise _invalid(encrypted_message)
     if pages < 1:
-        raise _invalid("This PDF has no pages.")
+        raise _invalid(N_("This PDF has no pages."))
     if active:
         raise _invalid(PDF_ACTIVE_CONTENT)
     return CheckedFile(content=data, media_type="application/pdf", extension=".pdf",

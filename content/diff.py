@@ -45,6 +45,7 @@ from typing import Literal, NamedTuple
 
 from markupsafe import Markup, escape
 from merge3 import Merge3
+from network.i18n import N_
 
 __all__ = [
     "Conflict",

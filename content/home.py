@@ -12,6 +12,7 @@ from content import library, narratives, visits
 from network import access, bright_spots, council, notifications, outcome_reports, outcomes
 from network import sessions as learning
 from network.db import utcnow
+from network.i18n import N_
 from network.people import Site
 from network.roles import Role
 
@@ -52,7 +53,7 @@ def needs(db: Session, viewer) -> list[Need]:
             found.append(Need("resources waiting for a review", "/library/", len(waiting)))
     due = _data_due(db, viewer)
     if due:
-        found.append(Need(f"sites with last month's figures still due ({', '.join(due)})", "/outcomes/submit", len(due)))
+        found.append(Need(N_("sites with last month's figures still due (%(sites)s)", sites=", ".join(due)), "/outcomes/submit", len(due)))
     plans = _plans_to_read(db, viewer)
     if plans:
         found.append(Need("previsit plans to read before upcoming visits", plans[1], plans[0]))

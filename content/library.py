@@ -22,6 +22,7 @@ from network.db import Base, utcnow
 from network.errors import Conflict, Forbidden, Invalid, NotFound
 from network.people import Site, User, acting_role, user_by_email
 from network.roles import Role
+from network.i18n import N_
 
 
 class ResourceType(enum.StrEnum):
@@ -157,6 +158,10 @@ class ReviewDecision(Base):
     reviewer: Mapped[User | None] = relationship(lazy="selectin")
 
 
+#: how a suggestion's status reads inside a sentence
+SUGGESTION_STATUS_WORDS = {"accepted": N_("accepted"), "declined": N_("declined")}
+
+
 class Suggestion(Base):
     """An edit proposed by a member who is not a co-author; co-authors accept or decline it."""
 
@@ -261,7 +266,7 @@ class StaleEdit(Conflict):
     """Someone saved after the editor started: nothing is written; both texts go back for a merge."""
 
     def __init__(self, base: Revision, theirs: Revision, mine_title: str, mine_body: str, summary: str):
-        super().__init__("Someone else saved a newer version while you were editing. Nothing of yours was lost.")
+        super().__init__(N_("Someone else saved a newer version while you were editing. Nothing of yours was lost."))
         self.base, self.theirs = base, theirs
         self.mine_title, self.mine_body, self.summary = mine_title, mine_body, summary
 
@@ -272,7 +277,7 @@ class StaleEdit(Conflict):
 def _load(db: Session, resource_id: int) -> Resource:
     resource = db.get(Resource, resource_id)
     if resource is None:
-        raise NotFound("No such resource.")
+        raise NotFound(N_("No such resource."))
     return resource
 
 
@@ -285,7 +290,7 @@ def get(db: Session, actor, resource_id: int) -> Resource:
 def by_slug(db: Session, actor, slug: str) -> Resource:
     resource = db.scalar(select(Resource).where(Resource.slug == slug))
     if resource is None:
-        raise NotFound("No such resource.")
+        raise NotFound(N_("No such resource."))
     access.require(actor, "library.view", resource)
     return resource
 
@@ -294,7 +299,7 @@ def revision(db: Session, actor, resource: Resource, number: int) -> Revision:
     access.require(actor, "library.view_history", resource)
     found = db.scalar(select(Revision).where(Revision.resource_id == resource.id, Revision.number == number))
     if found is None:
-        raise NotFound("No such revision.")
+        raise NotFound(N_("No such revision."))
     return found
 
 
@@ -338,17 +343,17 @@ def _clean_tags(raw) -> list[str]:
 
 def _check_meta(meta: Meta, errors: dict[str, list[str]]) -> Meta:
     if meta.type not in {t.value for t in ResourceType}:
-        errors["type"] = ["Choose one of the listed types."]
+        errors["type"] = [N_("Choose one of the listed types.")]
     audience = sorted(set(meta.audience or []))
     if not audience or any(a not in AUDIENCES for a in audience):
-        errors["audience"] = ["Choose who it is for: patients, parents, teens or clinicians."]
+        errors["audience"] = [N_("Choose who it is for: patients, parents, teens or clinicians.")]
     if meta.language not in LANGUAGES:
-        errors["language"] = ["Choose one of the listed languages."]
+        errors["language"] = [N_("Choose one of the listed languages.")]
     tags = _clean_tags(meta.tags)
     if len(tags) > MAX_TAGS:
-        errors["tags"] = [f"Use at most {MAX_TAGS} tags."]
+        errors["tags"] = [N_("Use at most %(max_tags)s tags.", max_tags=MAX_TAGS)]
     elif any(not TAG_RE.match(t) for t in tags):
-        errors["tags"] = ["Tags use letters, digits, spaces and hyphens, at most 40 characters each."]
+        errors["tags"] = [N_("Tags use letters, digits, spaces and hyphens, at most 40 characters each.")]
     return Meta(meta.type, audience, meta.language, tags)
 
 
@@ -357,16 +362,15 @@ def _check_text(title: str, body: str, summary: str, errors: dict[str, list[str]
     body = (body or "").replace("\r\n", "\n")
     summary = (summary or "").strip()
     if not title:
-        errors["title"] = ["Give the resource a title."]
+        errors["title"] = [N_("Give the resource a title.")]
     elif len(title) > MAX_TITLE:
-        errors["title"] = [f"Use at most {MAX_TITLE} characters."]
+        errors["title"] = [N_("Use at most %(max_title)s characters.", max_title=MAX_TITLE)]
     if not body.strip():
-        errors["body"] = ["Write something first."]
+        errors["body"] = [N_("Write something first.")]
     elif len(body) > MAX_BODY:
-        errors["body"] = [f"The text is {len(body):,} characters; at most {MAX_BODY:,} fit in one resource. "
-                          "Split it into parts."]
+        errors["body"] = [N_("The text is %(body_count)s characters; at most %(max_body)s fit in one resource. Split it into parts.", body_count=len(body), max_body=MAX_BODY)]
     if len(summary) > MAX_SUMMARY:
-        errors["summary"] = [f"Keep the summary to one line ({MAX_SUMMARY} characters)."]
+        errors["summary"] = [N_("Keep the summary to one line (%(max_summary)s characters).", max_summary=MAX_SUMMARY)]
     return title, body, summary
 
 
@@ -399,9 +403,9 @@ def create(db: Session, actor, *, title: str, body: str, meta: Meta, summary: st
     if translation_of_id is not None:
         original = db.get(Resource, translation_of_id)
         if original is None or not access.can(actor, "library.view", original):
-            errors["translation_of"] = ["Choose a resource you can see."]
+            errors["translation_of"] = [N_("Choose a resource you can see.")]
         elif original.language == meta.language:
-            errors["language"] = ["A translation is in another language than the original."]
+            errors["language"] = [N_("A translation is in another language than the original.")]
     _raise(errors)
     role = acting_role(actor, role)
     resource = Resource(slug=_slug_for(db, title), title=title, type=meta.type, audience=meta.audience,
@@ -432,10 +436,10 @@ def save(db: Session, actor, resource_id: int, *, base_revision_id: int, title: 
     if base_revision_id != current.id:
         base = db.get(Revision, base_revision_id)
         if base is None or base.resource_id != resource.id:
-            raise Invalid({"base_revision_id": ["The edit does not start from a revision of this resource."]})
+            raise Invalid({"base_revision_id": [N_("The edit does not start from a revision of this resource.")]})
         raise StaleEdit(base, current, title, body, summary)
     if title == current.title and body == current.body:
-        raise Invalid({"body": ["Nothing has changed since the last revision."]})
+        raise Invalid({"body": [N_("Nothing has changed since the last revision.")]})
     return _add_revision(db, actor, resource, title=title, body=body, summary=summary,
                          role=acting_role(actor, role), kind=kind, parent=current)
 
@@ -466,10 +470,10 @@ def restore(db: Session, actor, resource_id: int, number: int, *, role: str | No
     access.require(actor, "library.edit", resource)
     old = db.scalar(select(Revision).where(Revision.resource_id == resource.id, Revision.number == number))
     if old is None:
-        raise NotFound("No such revision.")
+        raise NotFound(N_("No such revision."))
     current = db.get(Revision, resource.current_revision_id)
     if old.id == current.id:
-        raise Invalid({"revision": ["This is already the newest revision."]})
+        raise Invalid({"revision": [N_("This is already the newest revision.")]})
     return _add_revision(db, actor, resource, title=old.title, body=old.body,
                          summary=f"Restored revision {old.number}", role=acting_role(actor, role), kind="restore",
                          parent=current)
@@ -479,10 +483,10 @@ def autosave(db: Session, actor, resource_id: int, *, base_revision_id: int, tit
     resource = _load(db, resource_id)
     access.require(actor, "library.edit", resource)
     if len(body or "") > MAX_BODY or len(title or "") > MAX_TITLE:
-        raise Invalid({"body": ["Too long to save."]})
+        raise Invalid({"body": [N_("Too long to save.")]})
     base = db.get(Revision, base_revision_id) if base_revision_id else None
     if base is None or base.resource_id != resource.id:
-        raise Invalid({"base_revision_id": ["The draft does not start from a revision of this resource."]})
+        raise Invalid({"base_revision_id": [N_("The draft does not start from a revision of this resource.")]})
     draft = db.scalar(select(Draft).where(Draft.resource_id == resource.id, Draft.user_id == actor.id))
     if draft is None:
         draft = Draft(resource_id=resource.id, user_id=actor.id, base_revision_id=base_revision_id, title=title or "",
@@ -522,9 +526,9 @@ def add_coauthor(db: Session, actor, resource_id: int, email: str) -> CoAuthor:
     access.require(actor, "library.manage_coauthors", resource)
     person = user_by_email(db, email or "")
     if person is None or not person.is_active or not person.memberships:
-        raise Invalid({"email": ["No active member has that e-mail address."]})
+        raise Invalid({"email": [N_("No active member has that e-mail address.")]})
     if person.id in resource.coauthor_ids:
-        raise Invalid({"email": ["Already a co-author."]})
+        raise Invalid({"email": [N_("Already a co-author.")]})
     link = CoAuthor(resource_id=resource.id, user_id=person.id, added_by_id=actor.id)
     db.add(link)
     audit.record(db, actor, "resource.coauthor_add", resource, user_id=person.id)
@@ -537,9 +541,9 @@ def remove_coauthor(db: Session, actor, resource_id: int, user_id: int) -> None:
     resource = _load(db, resource_id)
     access.require(actor, "library.manage_coauthors", resource)
     if user_id not in resource.coauthor_ids:
-        raise NotFound("Not a co-author.")
+        raise NotFound(N_("Not a co-author."))
     if len(resource.coauthor_ids) == 1:
-        raise Conflict("A resource keeps at least one co-author.")
+        raise Conflict(N_("A resource keeps at least one co-author."))
     db.execute(CoAuthor.__table__.delete().where(CoAuthor.resource_id == resource.id, CoAuthor.user_id == user_id))
     audit.record(db, actor, "resource.coauthor_remove", resource, user_id=user_id)
     db.commit()
@@ -557,9 +561,9 @@ def suggest(db: Session, actor, resource_id: int, *, base_revision_id: int, titl
     title, body, summary = _check_text(title, body, summary, errors)
     base = db.get(Revision, base_revision_id)
     if base is None or base.resource_id != resource.id:
-        errors["base_revision_id"] = ["The suggestion does not start from a revision of this resource."]
+        errors["base_revision_id"] = [N_("The suggestion does not start from a revision of this resource.")]
     elif base.title == title and base.body == body:
-        errors["body"] = ["The suggestion changes nothing."]
+        errors["body"] = [N_("The suggestion changes nothing.")]
     _raise(errors)
     suggestion = Suggestion(resource_id=resource.id, base_revision_id=base.id, title=title, body=body,
                             summary=summary or "Suggested change", author_id=actor.id,
@@ -568,7 +572,7 @@ def suggest(db: Session, actor, resource_id: int, *, base_revision_id: int, titl
     db.flush()
     audit.record(db, actor, "suggestion.create", suggestion, resource_id=resource.id)
     notifications.notify(db, resource.coauthor_ids, "suggestion_received",
-                         f"A suggested change to “{resource.title}”: {suggestion.summary}",
+                         N_("A suggested change to “%(title)s”: %(summary)s", title=resource.title, summary=suggestion.summary),
                          f"/library/{resource.slug}/suggestions/{suggestion.id}")
     db.commit()
     return suggestion
@@ -585,7 +589,7 @@ def open_suggestions(db: Session, actor, resource: Resource) -> list[Suggestion]
 def get_suggestion(db: Session, actor, suggestion_id: int) -> Suggestion:
     suggestion = db.get(Suggestion, suggestion_id)
     if suggestion is None:
-        raise NotFound("No such suggestion.")
+        raise NotFound(N_("No such suggestion."))
     resource = _load(db, suggestion.resource_id)
     if not (access.can(actor, "library.decide_suggestion", resource) or suggestion.author_id == getattr(actor, "id", None)):
         access.require(actor, "library.decide_suggestion", resource)
@@ -600,13 +604,13 @@ def decide_suggestion(db: Session, actor, suggestion_id: int, *, accept: bool, c
 
     suggestion = db.get(Suggestion, suggestion_id)
     if suggestion is None:
-        raise NotFound("No such suggestion.")
+        raise NotFound(N_("No such suggestion."))
     resource = _load(db, suggestion.resource_id)
     access.require(actor, "library.decide_suggestion", resource)
     if suggestion.status != "open":
-        raise Conflict(f"This suggestion was already {suggestion.status}.")
+        raise Conflict(N_("This suggestion was already %(status)s.", status=SUGGESTION_STATUS_WORDS.get(suggestion.status, suggestion.status)))
     if len(comment or "") > MAX_COMMENT:
-        raise Invalid({"comment": [f"Keep the comment under {MAX_COMMENT:,} characters."]})
+        raise Invalid({"comment": [N_("Keep the comment under %(max_comment)s characters.", max_comment=MAX_COMMENT)]})
     if accept:
         current = db.get(Revision, resource.current_revision_id)
         base = db.get(Revision, suggestion.base_revision_id)
@@ -639,7 +643,7 @@ def decide_suggestion(db: Session, actor, suggestion_id: int, *, accept: bool, c
 
 class SuggestionConflict(Conflict):
     def __init__(self, suggestion: Suggestion, merge):
-        super().__init__("The suggestion and changes saved since it was made overlap; settle them to accept it.")
+        super().__init__(N_("The suggestion and changes saved since it was made overlap; settle them to accept it."))
         self.suggestion, self.merge = suggestion, merge
 
 
@@ -658,17 +662,17 @@ def add_comment(db: Session, actor, resource_id: int, *, body: str, anchor: str 
     body = (body or "").strip()
     errors: dict[str, list[str]] = {}
     if not body:
-        errors["body"] = ["Write a comment first."]
+        errors["body"] = [N_("Write a comment first.")]
     elif len(body) > MAX_COMMENT:
-        errors["body"] = [f"Keep the comment under {MAX_COMMENT:,} characters."]
+        errors["body"] = [N_("Keep the comment under %(max_comment)s characters.", max_comment=MAX_COMMENT)]
     anchor = (anchor or "").strip() or None
     if anchor is not None and anchors is not None and anchor not in anchors:
-        errors["anchor"] = ["Choose one of the resource's headings."]
+        errors["anchor"] = [N_("Choose one of the resource's headings.")]
     _raise(errors)
     comment = Comment(resource_id=resource.id, author_id=actor.id, acting_role=acting_role(actor, role), body=body,
                       anchor=anchor)
     db.add(comment)
-    notifications.notify(db, resource.coauthor_ids, "resource_comment", f"A new comment on “{resource.title}”.",
+    notifications.notify(db, resource.coauthor_ids, "resource_comment", N_("A new comment on “%(title)s”.", title=resource.title),
                          f"/library/{resource.slug}#comments", exclude=actor.id)
     db.commit()
     return comment
@@ -677,7 +681,7 @@ def add_comment(db: Session, actor, resource_id: int, *, body: str, anchor: str 
 def resolve_comment(db: Session, actor, comment_id: int) -> Comment:
     comment = db.get(Comment, comment_id)
     if comment is None:
-        raise NotFound("No such comment.")
+        raise NotFound(N_("No such comment."))
     resource = _load(db, comment.resource_id)
     if comment.author_id != getattr(actor, "id", None):
         access.require(actor, "library.edit", resource)
@@ -697,16 +701,16 @@ def submit_for_review(db: Session, actor, resource_id: int) -> Resource:
     resource = _load(db, resource_id)
     access.require(actor, "library.edit", resource)
     if resource.status == Status.IN_REVIEW:
-        raise Conflict("Already in review.")
+        raise Conflict(N_("Already in review."))
     if resource.status == Status.ARCHIVED:
-        raise Conflict("An archived resource cannot go to review.")
+        raise Conflict(N_("An archived resource cannot go to review."))
     if resource.published_revision_id == resource.current_revision_id:
-        raise Invalid({"status": ["The newest revision is already published; edit it first."]})
+        raise Invalid({"status": [N_("The newest revision is already published; edit it first.")]})
     resource.status = Status.IN_REVIEW.value
     resource.review_revision_id = resource.current_revision_id
     audit.record(db, actor, "resource.submit_review", resource)
     notifications.notify(db, _reviewers_near(db, resource), "review_requested",
-                         f"“{resource.title}” waits for a review.", f"/library/{resource.slug}")
+                         N_("“%(title)s” waits for a review.", title=resource.title), f"/library/{resource.slug}")
     db.commit()
     return resource
 
@@ -743,25 +747,25 @@ def review(db: Session, actor, resource_id: int, *, decision: str, comment: str 
     resource = _load(db, resource_id)
     access.require(actor, "library.review", resource)
     if resource.status != Status.IN_REVIEW or resource.review_revision_id is None:
-        raise Conflict("This resource is not in review.")
+        raise Conflict(N_("This resource is not in review."))
     errors: dict[str, list[str]] = {}
     if decision not in ("approve", "request_changes"):
-        errors["decision"] = ["Choose approve or request changes."]
+        errors["decision"] = [N_("Choose approve or request changes.")]
     comment = (comment or "").strip()
     if decision == "request_changes" and not comment:
-        errors["comment"] = ["Say what should change."]
+        errors["comment"] = [N_("Say what should change.")]
     if len(comment) > MAX_COMMENT:
-        errors["comment"] = [f"Keep the comment under {MAX_COMMENT:,} characters."]
+        errors["comment"] = [N_("Keep the comment under %(max_comment)s characters.", max_comment=MAX_COMMENT)]
     role = acting_role(actor, role, allowed=REVIEW_ROLES) if not errors else ""
     if not errors and not role:
-        errors["acting_role"] = ["Reviewing needs a patient, parent or clinician role."]
+        errors["acting_role"] = [N_("Reviewing needs a patient, parent or clinician role.")]
     _raise(errors)
     if decision == "approve" and authors_of(db, resource) == {actor.id}:
-        raise Forbidden("The only author of a resource cannot approve it; ask another member to review.")
+        raise Forbidden(N_("The only author of a resource cannot approve it; ask another member to review."))
     already = db.scalar(select(ReviewDecision).where(ReviewDecision.revision_id == resource.review_revision_id,
                                                      ReviewDecision.reviewer_id == actor.id))
     if already is not None:
-        raise Conflict("You have already reviewed this revision.")
+        raise Conflict(N_("You have already reviewed this revision."))
     row = ReviewDecision(resource_id=resource.id, revision_id=resource.review_revision_id, reviewer_id=actor.id,
                          acting_role=role, decision=decision, comment=comment)
     db.add(row)
@@ -785,9 +789,9 @@ def publish(db: Session, actor, resource_id: int) -> Resource:
     resource = _load(db, resource_id)
     access.require(actor, "library.publish", resource)
     if resource.status != Status.IN_REVIEW:
-        raise Conflict("Only a resource in review can be published.")
+        raise Conflict(N_("Only a resource in review can be published."))
     if not approval_state(db, resource)["ready"]:
-        raise Conflict("Publishing needs approval from a patient or parent AND from a clinician.")
+        raise Conflict(N_("Publishing needs approval from a patient or parent AND from a clinician."))
     resource.published_revision_id = resource.review_revision_id
     resource.review_revision_id = None
     resource.status = Status.PUBLISHED.value
@@ -830,19 +834,19 @@ def adopt(db: Session, actor, resource_id: int, *, site_id: int, since: date) ->
     resource = _load(db, resource_id)
     site = db.get(Site, site_id)
     if site is None:
-        raise NotFound("No such site.")
+        raise NotFound(N_("No such site."))
     access.require(actor, "library.adopt", site)
     if not resource.is_readable:
-        raise Invalid({"resource": ["Only a published resource can be adopted."]})
+        raise Invalid({"resource": [N_("Only a published resource can be adopted.")]})
     today = utcnow().date()
     if since > date(today.year, today.month, 1):
-        raise Invalid({"since": ["The month cannot be in the future."]})
+        raise Invalid({"since": [N_("The month cannot be in the future.")]})
     adoption = db.scalar(select(Adoption).where(Adoption.resource_id == resource.id, Adoption.site_id == site.id))
     if adoption is None:
         adoption = Adoption(resource_id=resource.id, site_id=site.id, since=since, adopted_by_id=actor.id)
         db.add(adoption)
         usage.record(db, actor, "adoption", "resource", resource.id)
-        notifications.notify(db, resource.coauthor_ids, "tool_adopted", f"{site.name} now uses “{resource.title}”.",
+        notifications.notify(db, resource.coauthor_ids, "tool_adopted", N_("%(name)s now uses “%(title)s”.", name=site.name, title=resource.title),
                              f"/library/{resource.slug}", exclude=actor.id)
     adoption.since = since
     db.flush()
@@ -854,11 +858,11 @@ def adopt(db: Session, actor, resource_id: int, *, site_id: int, since: date) ->
 def unadopt(db: Session, actor, resource_id: int, site_id: int) -> None:
     site = db.get(Site, site_id)
     if site is None:
-        raise NotFound("No such site.")
+        raise NotFound(N_("No such site."))
     access.require(actor, "library.adopt", site)
     adoption = db.scalar(select(Adoption).where(Adoption.resource_id == resource_id, Adoption.site_id == site_id))
     if adoption is None:
-        raise NotFound("Not adopted.")
+        raise NotFound(N_("Not adopted."))
     audit.record(db, actor, "resource.unadopt", adoption, site_id=site_id, resource_id=resource_id)
     db.delete(adoption)
     db.commit()
@@ -908,7 +912,7 @@ def attachments_of(db: Session, resource: Resource) -> list[Attachment]:
 def attachment_for(db: Session, actor, stored_name: str) -> tuple[Attachment, Resource]:
     row = db.scalar(select(Attachment).where(Attachment.stored_name == stored_name))
     if row is None:
-        raise NotFound("No such file.")
+        raise NotFound(N_("No such file."))
     resource = get(db, actor, row.resource_id)
     return row, resource
 

@@ -18,9 +18,12 @@ from network import access, audit, minors, notifications
 from network.db import Base, utcnow
 from network.errors import Conflict, Gone, Invalid, NotFound
 from network.people import CareLink, Site, User, acting_role
+from network.i18n import N_
 
-TAGS = ("newly diagnosed", "school", "transition", "surgery", "mental health", "siblings", "sport",
-        "medicines", "diet", "friends", "travel", "work", "hospital", "remission", "flares")
+#: stored as these English words; pages show them translated (`_(tag)`)
+TAGS = (N_("newly diagnosed"), N_("school"), N_("transition"), N_("surgery"), N_("mental health"), N_("siblings"),
+        N_("sport"), N_("medicines"), N_("diet"), N_("friends"), N_("travel"), N_("work"), N_("hospital"),
+        N_("remission"), N_("flares"))
 MAX_TITLE = 160
 MAX_BODY = 30_000
 MAX_COMMENT = 4_000
@@ -141,16 +144,30 @@ class Report(Base):
 ROLE_WORDS = {"patient": "a patient", "parent": "a parent", "clinician": "a clinician",
               "site_lead": "a clinician", "network_leader": "a member of the network's leadership",
               "moderator": "a member"}
+#: the anonymous byline, per role word
+ANONYMOUS_BYLINES = {
+    "a patient": N_("A patient at a network site"),
+    "a parent": N_("A parent at a network site"),
+    "a clinician": N_("A clinician at a network site"),
+    "a member of the network's leadership": N_("A member of the network's leadership at a network site"),
+    "a member": N_("A member at a network site"),
+}
+#: the role after a name ("Sam, parent at Riverside")
+NAMED_ROLES = {
+    "a patient": N_("patient"), "a parent": N_("parent"), "a clinician": N_("clinician"),
+    "a member of the network's leadership": N_("member of the network's leadership"), "a member": N_("member"),
+}
 
 
 def byline(story: Story) -> str:
     """The author as readers see them. Anonymous: the role and 'a network site', nothing more."""
     role_words = ROLE_WORDS.get(story.acting_role, "a member")
     if story.byline == Byline.ANONYMOUS:
-        return f"{role_words[0].upper()}{role_words[1:]} at a network site"
+        return ANONYMOUS_BYLINES[role_words]
     name = story.author.full_name if story.byline == Byline.FULL else story.author.full_name.split()[0]
-    where = f" at {story.site.name}" if story.site else ""
-    return f"{name}, {role_words.removeprefix('a ').removeprefix('an ')}{where}"
+    if story.site:
+        return N_("%(name)s, %(role)s at %(site)s", name=name, role=NAMED_ROLES[role_words], site=story.site.name)
+    return N_("%(name)s, %(role)s", name=name, role=NAMED_ROLES[role_words])
 
 
 def author_visible_to(viewer, story: Story) -> bool:
@@ -164,14 +181,14 @@ def author_visible_to(viewer, story: Story) -> bool:
 def _load(db: Session, story_id: int) -> Story:
     story = db.get(Story, story_id)
     if story is None:
-        raise NotFound("No such story.")
+        raise NotFound(N_("No such story."))
     return story
 
 
 def get(db: Session, viewer, story_id: int) -> Story:
     story = _load(db, story_id)
     if story.status == StoryStatus.WITHDRAWN and getattr(viewer, "id", None) != story.author_id:
-        raise Gone("The author has withdrawn this story.")
+        raise Gone(N_("The author has withdrawn this story."))
     access.require(viewer, "story.read", story)
     return story
 
@@ -254,21 +271,21 @@ def _check(title: str, body: str, tags, visibility: str, byline_choice: str, err
     title = (title or "").strip()
     body = (body or "").replace("\r\n", "\n").strip()
     if not title:
-        errors["title"] = ["Give your story a title."]
+        errors["title"] = [N_("Give your story a title.")]
     elif len(title) > MAX_TITLE:
-        errors["title"] = [f"Use at most {MAX_TITLE} characters."]
+        errors["title"] = [N_("Use at most %(max_title)s characters.", max_title=MAX_TITLE)]
     if not body:
-        errors["body"] = ["Tell your story first."]
+        errors["body"] = [N_("Tell your story first.")]
     elif len(body) > MAX_BODY:
-        errors["body"] = [f"Your story is {len(body):,} characters; at most {MAX_BODY:,} fit. Split it in parts."]
+        errors["body"] = [N_("Your story is %(body_count)s characters; at most %(max_body)s fit. Split it in parts.", body_count=len(body), max_body=MAX_BODY)]
     tags = sorted({t.strip().lower() for t in (tags or []) if t and t.strip()})
     unknown = [t for t in tags if t not in TAGS]
     if unknown:
-        errors["tags"] = [f"Unknown tag(s): {', '.join(unknown)}. Choose from the list."]
+        errors["tags"] = [N_("Unknown tag(s): %(unknown)s. Choose from the list.", unknown=', '.join(unknown))]
     if visibility not in {v.value for v in Visibility}:
-        errors["visibility"] = ["Choose who may read it."]
+        errors["visibility"] = [N_("Choose who may read it.")]
     if byline_choice not in {b.value for b in Byline}:
-        errors["byline"] = ["Choose how you appear."]
+        errors["byline"] = [N_("Choose how you appear.")]
     return title, body, tags
 
 
@@ -284,9 +301,9 @@ def tell(db: Session, actor, *, title: str, body: str, tags: list[str], visibili
     if site_id is None and sites:
         site_id = sites[0]
     if site_id is not None and site_id not in sites:
-        errors["site"] = ["Choose one of your sites."]
+        errors["site"] = [N_("Choose one of your sites.")]
     if visibility == Visibility.SITE and site_id is None:
-        errors["visibility"] = ["You belong to no site; choose network members or the public."]
+        errors["visibility"] = [N_("You belong to no site; choose network members or the public.")]
     if errors:
         raise Invalid(errors)
     teen = is_teen(actor, today)
@@ -316,9 +333,9 @@ def parent_agree(db: Session, actor, story_id: int) -> Story:
     access.require(actor, "story.tell")
     story = _load(db, story_id)
     if story.status != StoryStatus.AWAITING_PARENT:
-        raise Conflict("This story is not waiting for a parent's agreement.")
+        raise Conflict(N_("This story is not waiting for a parent's agreement."))
     if actor.id not in {p.id for p in linked_parents(db, story.author)}:
-        raise NotFound("No such story.")
+        raise NotFound(N_("No such story."))
     story.parent_agreed_by_id, story.parent_agreed_at = actor.id, utcnow()
     story.status = StoryStatus.PENDING.value
     audit.record(db, actor, "story.parent_agree", story)
@@ -339,7 +356,7 @@ def edit(db: Session, actor, story_id: int, *, title: str, body: str, tags: list
     story = _load(db, story_id)
     access.require(actor, "story.edit", story)
     if story.status in (StoryStatus.WITHDRAWN, StoryStatus.DECLINED):
-        raise Conflict("A withdrawn or declined story cannot be edited; tell a new one.")
+        raise Conflict(N_("A withdrawn or declined story cannot be edited; tell a new one."))
     errors: dict[str, list[str]] = {}
     title, body, tags = _check(title, body, tags, story.visibility, story.byline, errors)
     if errors:
@@ -363,17 +380,17 @@ def narrow(db: Session, actor, story_id: int, *, visibility: str | None = None, 
     errors: dict[str, list[str]] = {}
     if visibility is not None:
         if visibility not in {v.value for v in Visibility}:
-            errors["visibility"] = ["Choose who may read it."]
+            errors["visibility"] = [N_("Choose who may read it.")]
         elif VISIBILITY_ORDER.index(Visibility(visibility)) < VISIBILITY_ORDER.index(Visibility(story.visibility)):
-            errors["visibility"] = ["Reaching more readers needs the moderators: edit the story to ask."]
+            errors["visibility"] = [N_("Reaching more readers needs the moderators: edit the story to ask.")]
         elif visibility == Visibility.SITE and story.site_id is None:
-            errors["visibility"] = ["You belong to no site."]
+            errors["visibility"] = [N_("You belong to no site.")]
     bylines = (Byline.FULL, Byline.FIRST, Byline.ANONYMOUS)
     if byline_choice is not None:
         if byline_choice not in {b.value for b in Byline}:
-            errors["byline"] = ["Choose how you appear."]
+            errors["byline"] = [N_("Choose how you appear.")]
         elif bylines.index(Byline(byline_choice)) < bylines.index(Byline(story.byline)):
-            errors["byline"] = ["Showing more of your name needs the moderators: edit the story to ask."]
+            errors["byline"] = [N_("Showing more of your name needs the moderators: edit the story to ask.")]
     if errors:
         raise Invalid(errors)
     story.visibility = visibility or story.visibility
@@ -437,16 +454,16 @@ def moderate(db: Session, actor, story_id: int, *, decision: str, note: str = ""
     note = (note or "").strip()
     errors: dict[str, list[str]] = {}
     if decision not in ("approve", "request_changes", "decline"):
-        errors["decision"] = ["Choose approve, request changes or decline."]
+        errors["decision"] = [N_("Choose approve, request changes or decline.")]
     if decision in ("request_changes", "decline") and not note:
-        errors["note"] = ["Tell the author what to change, or why it is declined."]
+        errors["note"] = [N_("Tell the author what to change, or why it is declined.")]
     if len(note) > MAX_REASON:
-        errors["note"] = [f"Keep the note under {MAX_REASON} characters."]
+        errors["note"] = [N_("Keep the note under %(max_reason)s characters.", max_reason=MAX_REASON)]
     if errors:
         raise Invalid(errors)
     editing_published = story.status == StoryStatus.PUBLISHED and story.pending_body is not None
     if not editing_published and story.status != StoryStatus.PENDING:
-        raise Conflict("This story is not waiting for moderation.")
+        raise Conflict(N_("This story is not waiting for moderation."))
     if editing_published:
         if decision == "approve":
             story.title, story.body = story.pending_title, story.pending_body
@@ -458,8 +475,9 @@ def moderate(db: Session, actor, story_id: int, *, decision: str, note: str = ""
         story.status = (StoryStatus.CHANGES_REQUESTED if decision == "request_changes" else StoryStatus.DECLINED).value
         story.moderation_note = note
     audit.record(db, actor, f"story.{decision}", story)
-    words = {"approve": "is published", "request_changes": "needs a change", "decline": "was declined"}[decision]
-    notifications.notify(db, [story.author_id], "story_moderated", f"Your story “{story.title}” {words}.",
+    words = {"approve": N_("is published"), "request_changes": N_("needs a change"),
+             "decline": N_("was declined")}[decision]
+    notifications.notify(db, [story.author_id], "story_moderated", N_("Your story “%(title)s” %(words)s.", title=story.title, words=words),
                          "/stories/mine")
     db.commit()
     return story
@@ -469,7 +487,7 @@ def moderate_comment(db: Session, actor, comment_id: int, *, approve: bool) -> S
     access.require(actor, "story.moderate")
     comment = db.get(StoryComment, comment_id)
     if comment is None:
-        raise NotFound("No such comment.")
+        raise NotFound(N_("No such comment."))
     comment.status = "published" if approve else "declined"
     audit.record(db, actor, "story_comment.approve" if approve else "story_comment.decline", comment)
     db.commit()
@@ -480,10 +498,10 @@ def close_report(db: Session, actor, report_id: int, *, outcome: str) -> Report:
     access.require(actor, "story.moderate")
     report = db.get(Report, report_id)
     if report is None:
-        raise NotFound("No such report.")
+        raise NotFound(N_("No such report."))
     outcome = (outcome or "").strip()[:200]
     if not outcome:
-        raise Invalid({"outcome": ["Say what was done."]})
+        raise Invalid({"outcome": [N_("Say what was done.")]})
     report.closed_at, report.closed_by_id, report.outcome = utcnow(), actor.id, outcome
     audit.record(db, actor, "report.close", report, outcome=outcome)
     db.commit()
@@ -494,7 +512,7 @@ def feature(db: Session, actor, story_id: int, featured_flag: bool) -> Story:
     access.require(actor, "story.feature")
     story = _load(db, story_id)
     if featured_flag and not story.is_readable:
-        raise Invalid({"story": ["Only a published story can be featured."]})
+        raise Invalid({"story": [N_("Only a published story can be featured.")]})
     story.featured = featured_flag
     audit.record(db, actor, "story.feature" if featured_flag else "story.unfeature", story)
     db.commit()
@@ -508,7 +526,7 @@ def helped(db: Session, actor, story_id: int, *, role: str | None = None) -> int
     story = get(db, actor, story_id)
     access.require(actor, "story.respond", story)
     if has_helped(db, actor, story):
-        raise Conflict("You have already said this story helped you.")
+        raise Conflict(N_("You have already said this story helped you."))
     db.add(StoryReaction(story_id=story.id, user_id=actor.id, acting_role=acting_role(actor, role)))
     db.commit()
     return helped_counts(db, [story.id]).get(story.id, 0)
@@ -519,9 +537,9 @@ def comment(db: Session, actor, story_id: int, *, body: str, role: str | None = 
     access.require(actor, "story.respond", story)
     body = (body or "").strip()
     if not body:
-        raise Invalid({"body": ["Write a comment first."]})
+        raise Invalid({"body": [N_("Write a comment first.")]})
     if len(body) > MAX_COMMENT:
-        raise Invalid({"body": [f"Keep the comment under {MAX_COMMENT:,} characters."]})
+        raise Invalid({"body": [N_("Keep the comment under %(max_comment)s characters.", max_comment=MAX_COMMENT)]})
     row = StoryComment(story_id=story.id, author_id=actor.id, acting_role=acting_role(actor, role), body=body,
                        status="pending" if story.visibility == Visibility.PUBLIC else "published")
     db.add(row)
@@ -536,18 +554,18 @@ def report(db: Session, actor, *, object_type: str, object_id: int, reason: str)
     access.require(actor, "story.tell")
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid({"reason": ["Say what is wrong, so the moderators can act."]})
+        raise Invalid({"reason": [N_("Say what is wrong, so the moderators can act.")]})
     if len(reason) > MAX_REASON:
-        raise Invalid({"reason": [f"Keep it under {MAX_REASON} characters."]})
+        raise Invalid({"reason": [N_("Keep it under %(max_reason)s characters.", max_reason=MAX_REASON)]})
     if object_type == "story":
         get(db, actor, object_id)
     elif object_type == "story_comment":
         row = db.get(StoryComment, object_id)
         if row is None or row.status != "published":
-            raise NotFound("No such comment.")
+            raise NotFound(N_("No such comment."))
         get(db, actor, row.story_id)
     else:
-        raise Invalid({"object_type": ["Report a story or a comment."]})
+        raise Invalid({"object_type": [N_("Report a story or a comment.")]})
     row = Report(object_type=object_type, object_id=object_id, reporter_id=actor.id, reason=reason)
     db.add(row)
     db.flush()

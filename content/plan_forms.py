@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from network.errors import Invalid
+from network.i18n import N_
 
 KINDS = ("text", "choice", "multi", "scale", "date", "yesno")
 FIELD_RE = re.compile(r"^\?\[(?P<kind>[a-z]+)\]\s+(?P<rest>.+?)\s*$")
@@ -56,10 +57,10 @@ def parse(text: str) -> list[Field]:
         label, *options = [part.strip() for part in rest.split("|")]
         options = [o for o in options if o]
         if kind not in KINDS:
-            errors.append(f"line {number}: unknown field kind “{kind}” (use {', '.join(KINDS)})")
+            errors.append(N_("line %(number)s: unknown field kind “%(kind)s” (use %(kinds)s)", number=number, kind=kind, kinds=', '.join(KINDS)))
             continue
         if kind in ("choice", "multi") and len(options) < 2:
-            errors.append(f"line {number}: a {kind} field needs at least two options after “|”")
+            errors.append(N_("line %(number)s: a %(kind)s field needs at least two options after “|”", number=number, kind=kind))
             continue
         key = key or _key_from(label)
         if any(f.key == key for f in fields):
@@ -98,44 +99,44 @@ def clean_answers(fields: list[Field], raw: dict, *, today: date | None = None) 
             continue
         if f.kind == "text":
             if not isinstance(value, str) or len(value) > MAX_TEXT:
-                errors[f.key] = [f"Use at most {MAX_TEXT:,} characters."]
+                errors[f.key] = [N_("Use at most %(max_text)s characters.", max_text=MAX_TEXT)]
             else:
                 clean[f.key] = value.strip()
         elif f.kind == "choice":
             if value not in f.options:
-                errors[f.key] = ["Choose one of the options."]
+                errors[f.key] = [N_("Choose one of the options.")]
             else:
                 clean[f.key] = value
         elif f.kind == "multi":
             values = value if isinstance(value, list) else [value]
             if any(v not in f.options for v in values):
-                errors[f.key] = ["Choose from the options."]
+                errors[f.key] = [N_("Choose from the options.")]
             else:
                 clean[f.key] = values
         elif f.kind == "scale":
             number = _int(value)
             if number is None or not 0 <= number <= 10:
-                errors[f.key] = ["Give a whole number from 0 to 10."]
+                errors[f.key] = [N_("Give a whole number from 0 to 10.")]
             else:
                 clean[f.key] = number
         elif f.kind == "date":
             try:
                 parsed = date.fromisoformat(str(value))
             except ValueError:
-                errors[f.key] = ["Give a date as YYYY-MM-DD."]
+                errors[f.key] = [N_("Give a date as YYYY-MM-DD.")]
             else:
                 if today and parsed > today:
-                    errors[f.key] = ["This date is in the future."]
+                    errors[f.key] = [N_("This date is in the future.")]
                 else:
                     clean[f.key] = parsed.isoformat()
         elif f.kind == "yesno":
             if value not in ("yes", "no"):
-                errors[f.key] = ["Answer yes or no."]
+                errors[f.key] = [N_("Answer yes or no.")]
             else:
                 clean[f.key] = value
     unknown = set(raw) - {f.key for f in fields}
     if unknown:
-        errors["_"] = [f"Unknown field(s): {', '.join(sorted(unknown))}."]
+        errors["_"] = [N_("Unknown field(s): %(unknown)s.", unknown=', '.join(sorted(unknown)))]
     if errors:
         raise Invalid(errors)
     return clean

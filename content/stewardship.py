@@ -36,6 +36,7 @@ from network import access, audit, notifications, outbox
 from network.db import Base, utcnow
 from network.errors import Conflict, Forbidden, Invalid, NotFound
 from network.people import Site, User, acting_role
+from network.i18n import N_
 
 REVIEW_MONTHS = 12          # the default time between publishing and the next review
 REMIND_DAYS = 30            # co-authors are reminded this long before a review falls due
@@ -244,7 +245,7 @@ def _raise(errors: dict[str, list[str]]) -> None:
 def _resource(db: Session, resource_id) -> Resource:
     resource = db.get(Resource, resource_id) if isinstance(resource_id, int) else None
     if resource is None:
-        raise NotFound("No such resource.")
+        raise NotFound(N_("No such resource."))
     return resource
 
 
@@ -252,11 +253,11 @@ def _check_review_day(value, errors: dict[str, list[str]], field: str, *, on: da
     """A review-by date from today on, within five years."""
     day = parse_day(value)
     if day is None:
-        errors[field] = ["Give the date as YYYY-MM-DD, for example 2027-03-31."]
+        errors[field] = [N_("Give the date as YYYY-MM-DD, for example 2027-03-31.")]
     elif day < on:
-        errors[field] = ["The review date cannot be in the past. Choose today or a later date."]
+        errors[field] = [N_("The review date cannot be in the past. Choose today or a later date.")]
     elif day > add_months(on, 12 * MAX_REVIEW_YEARS):
-        errors[field] = [f"Choose a date within {MAX_REVIEW_YEARS} years."]
+        errors[field] = [N_("Choose a date within %(max_review_years)s years.", max_review_years=MAX_REVIEW_YEARS)]
     return day
 
 
@@ -313,7 +314,7 @@ def set_review_by(db: Session, actor, resource_id: int, review_by, *, on: date |
     errors: dict[str, list[str]] = {}
     day = _check_review_day(review_by, errors, "review_by", on=on or today())
     if not resource.is_readable:
-        errors["resource"] = ["Only a published resource has a review date."]
+        errors["resource"] = [N_("Only a published resource has a review date.")]
     _raise(errors)
     schedule = _schedule(db, resource)
     schedule.review_by, schedule.set_by_id, schedule.updated_at = day, actor.id, utcnow()
@@ -331,13 +332,13 @@ def confirm_current(db: Session, actor, resource_id: int, *, role: str | None = 
     on = on or today()
     errors: dict[str, list[str]] = {}
     if not resource.is_readable:
-        errors["resource"] = ["Only a published resource can be confirmed as current."]
+        errors["resource"] = [N_("Only a published resource can be confirmed as current.")]
     next_day = add_months(on, REVIEW_MONTHS)
     if next_review_by not in (None, ""):
         next_day = _check_review_day(next_review_by, errors, "next_review_by", on=on)
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        errors["note"] = [f"Keep the note under {MAX_NOTE:,} characters."]
+        errors["note"] = [N_("Keep the note under %(max_note)s characters.", max_note=MAX_NOTE)]
     _raise(errors)
     role = acting_role(actor, role)
     confirmation = ReviewConfirmation(resource_id=resource.id, revision_id=resource.published_revision_id,
@@ -429,7 +430,7 @@ def send_review_reminders(db: Session, *, now: datetime | None = None, within_da
                      body=_reminder_text(user, [titles[r] for r in resource_ids], now.date(), link_for))
         for resource_id in resource_ids:  # in the app too; the e-mail above is this kind's digest
             slug, title, review_by = titles[resource_id]
-            notifications.notify(db, [user.id], "review_due", f"“{title}” is due for review by {review_by:%d %b %Y}.",
+            notifications.notify(db, [user.id], "review_due", N_("“%(title)s” is due for review by %(review_by)s.", title=title, review_by=review_by),
                                  f"/library/{slug}", already_mailed=True)
     for schedule, _slug, _title in due:
         schedule.reminded_for = schedule.review_by
@@ -473,7 +474,7 @@ def adaptation_counts(db: Session, resource_ids=None) -> dict[int, int]:
 def _adaptation(db: Session, adaptation_id) -> Adaptation:
     found = db.get(Adaptation, adaptation_id) if isinstance(adaptation_id, int) else None
     if found is None:
-        raise NotFound("No such adaptation.")
+        raise NotFound(N_("No such adaptation."))
     return found
 
 
@@ -500,12 +501,12 @@ def adapt(db: Session, actor, resource_id: int, *, site_id, role: str | None = N
     access.require(actor, "library.view", network)
     site = db.get(Site, site_id) if isinstance(site_id, int) else None
     if site is None:
-        raise NotFound("No such site.")
+        raise NotFound(N_("No such site."))
     access.require(actor, "library.adapt", site)
     if adaptation_of(db, network) is not None:
-        raise Invalid({"resource": ["This is already a site's adaptation; adapt the network version instead."]})
+        raise Invalid({"resource": [N_("This is already a site's adaptation; adapt the network version instead.")]})
     if not network.is_readable:
-        raise Invalid({"resource": ["Only a published resource can be adapted."]})
+        raise Invalid({"resource": [N_("Only a published resource can be adapted.")]})
     existing = db.scalar(select(Adaptation).where(Adaptation.network_resource_id == network.id,
                                                   Adaptation.site_id == site.id))
     if existing is not None:
@@ -550,7 +551,7 @@ def adaptation_revision(db: Session, actor, adaptation_id: int, number: int) -> 
                                                   Revision.number.in_((number - 1, number)))
                            .order_by(Revision.number)))
     if not rows or rows[-1].number != number:
-        raise NotFound("No such revision.")
+        raise NotFound(N_("No such revision."))
     return rows[-1], rows[0] if len(rows) == 2 else None
 
 
@@ -566,10 +567,10 @@ def save_adaptation(db: Session, actor, adaptation_id: int, *, base_revision_id,
     if base_revision_id != current.id:
         base = db.get(Revision, base_revision_id) if isinstance(base_revision_id, int) else None
         if base is None or base.resource_id != adaptation.resource_id:
-            raise Invalid({"base_revision_id": ["The edit does not start from a revision of this adaptation."]})
+            raise Invalid({"base_revision_id": [N_("The edit does not start from a revision of this adaptation.")]})
         raise StaleEdit(base, current, title, body, summary)
     if title == current.title and body == current.body:
-        raise Invalid({"body": ["Nothing has changed since the last revision."]})
+        raise Invalid({"body": [N_("Nothing has changed since the last revision.")]})
     return library._add_revision(db, actor, adaptation.resource, title=title, body=body, summary=summary,
                                  role=acting_role(actor, role), kind="edit", parent=current)
 
@@ -629,11 +630,11 @@ def _checked_choices(merge: diff.MergeResult, choices: dict) -> dict[int, diff.C
         kind = choice[0] if isinstance(choice, tuple) else choice
         field = f"conflict-{conflict.index}"
         if not kind:
-            errors[field] = ["Choose what to keep here: your site's text, the network's, or both."]
+            errors[field] = [N_("Choose what to keep here: your site's text, the network's, or both.")]
         elif kind not in CHOICES:
-            errors[field] = ["Choose one of the listed options."]
+            errors[field] = [N_("Choose one of the listed options.")]
         elif kind == "custom" and not (isinstance(choice, tuple) and str(choice[1]).strip()):
-            errors[field] = ["Write the text to keep here, or choose one of the versions."]
+            errors[field] = [N_("Write the text to keep here, or choose one of the versions.")]
         else:
             clean[conflict.index] = choice
     _raise(errors)
@@ -650,10 +651,10 @@ def merge_network_changes(db: Session, actor, adaptation_id: int, *, network_rev
     access.require(actor, "library.edit_adaptation", adaptation)
     changes = _network_changes(db, adaptation)
     if not changes.changed:
-        raise Conflict("Your adaptation is already up to date with the network version.")
+        raise Conflict(N_("Your adaptation is already up to date with the network version."))
     if network_revision_id != changes.theirs.id or adaptation_revision_id != changes.mine.id:
-        raise Conflict("Something changed while you were merging: the network version or your site's text has a "
-                       "newer revision. Nothing was saved; look at the changes again.")
+        raise Conflict(N_("Something changed while you were merging: the network version or your site's text has a "
+                       "newer revision. Nothing was saved; look at the changes again."))
     body = diff.resolve(changes.merge, _checked_choices(changes.merge, choices or {}))
     errors: dict[str, list[str]] = {}
     title, body, summary = library._check_text(changes.merged_title(), body, summary, errors)
@@ -680,7 +681,7 @@ def offer_back(db: Session, actor, adaptation_id: int, *, title: str, body: str,
     access.require(actor, "library.edit_adaptation", adaptation)
     network = adaptation.network_resource
     if access.coauthors(actor, network):
-        raise Forbidden("You co-author the network version: edit it there directly.")
+        raise Forbidden(N_("You co-author the network version: edit it there directly."))
     suggestion = library.suggest(db, actor, network.id, base_revision_id=adaptation.based_on_revision_id,
                                  title=title, body=body,
                                  summary=summary or f"Offered back from {adaptation.site.name}", role=role)
@@ -715,7 +716,7 @@ def get_term(db: Session, actor, term_id: int) -> GlossaryTerm:
     access.require(actor, "glossary.view")
     term = db.get(GlossaryTerm, term_id) if isinstance(term_id, int) else None
     if term is None:
-        raise NotFound("No such glossary term.")
+        raise NotFound(N_("No such glossary term."))
     return term
 
 
@@ -727,22 +728,22 @@ def save_term(db: Session, actor, *, term_id: int | None = None, term: str, plai
     term, plain, note = " ".join((term or "").split()), " ".join((plain or "").split()), (note or "").strip()
     errors: dict[str, list[str]] = {}
     if not term:
-        errors["term"] = ["Write the word or phrase to avoid."]
+        errors["term"] = [N_("Write the word or phrase to avoid.")]
     elif len(term) > MAX_TERM:
-        errors["term"] = [f"Use at most {MAX_TERM} characters."]
+        errors["term"] = [N_("Use at most %(max_term)s characters.", max_term=MAX_TERM)]
     if not plain:
-        errors["plain"] = ["Write the plain alternative."]
+        errors["plain"] = [N_("Write the plain alternative.")]
     elif len(plain) > MAX_PLAIN:
-        errors["plain"] = [f"Use at most {MAX_PLAIN} characters."]
+        errors["plain"] = [N_("Use at most %(max_plain)s characters.", max_plain=MAX_PLAIN)]
     if language not in LANGUAGES:
-        errors["language"] = ["Choose one of the listed languages."]
+        errors["language"] = [N_("Choose one of the listed languages.")]
     if len(note) > MAX_TERM_NOTE:
-        errors["note"] = [f"Keep the note under {MAX_TERM_NOTE} characters."]
+        errors["note"] = [N_("Keep the note under %(max_term_note)s characters.", max_term_note=MAX_TERM_NOTE)]
     if "term" not in errors and "language" not in errors:
         clash = db.scalar(select(GlossaryTerm).where(GlossaryTerm.language == language,
                                                      GlossaryTerm.key == term_key(term)))
         if clash is not None and clash is not row:
-            errors["term"] = [f"“{clash.term}” is already in the glossary."]
+            errors["term"] = [N_("“%(term)s” is already in the glossary.", term=clash.term)]
     _raise(errors)
     if row is None:
         row = GlossaryTerm(term=term, key=term_key(term), plain=plain, language=language, note=note,
@@ -815,7 +816,7 @@ def translation_changes(db: Session, actor, translation_id: int) -> TranslationS
     translation = library.get(db, actor, translation_id)
     state = translation_state(db, translation)
     if state is None:
-        raise NotFound("This resource is not a translation.")
+        raise NotFound(N_("This resource is not a translation."))
     access.require(actor, "library.view", state.original)
     return state
 
@@ -827,12 +828,12 @@ def mark_translation_up_to_date(db: Session, actor, translation_id: int, *, orig
     access.require(actor, "library.sync_translation", translation)
     state = translation_state(db, translation)
     if state is None:
-        raise NotFound("This resource is not a translation.")
+        raise NotFound(N_("This resource is not a translation."))
     if state.current is None:
-        raise Invalid({"original_revision_id": ["The original has no published revision to keep up with."]})
+        raise Invalid({"original_revision_id": [N_("The original has no published revision to keep up with.")]})
     if original_revision_id != state.current.id:
-        raise Conflict("The original has published again since you looked. Nothing was changed; look at its "
-                       "newest changes first.")
+        raise Conflict(N_("The original has published again since you looked. Nothing was changed; look at its "
+                       "newest changes first."))
     sync = db.get(TranslationSync, translation.id)
     if sync is None:
         sync = TranslationSync(translation_id=translation.id, original_revision_id=state.current.id)

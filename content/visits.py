@@ -25,6 +25,7 @@ from network.errors import Conflict, Invalid, NotFound
 from network.people import CareLink, Membership, Site, User, acting_role
 from network.roles import Role
 from network.visibility import hides
+from network.i18n import N_
 
 MAX_NOTE = 5_000
 PAST_VISIT_DAYS = 7
@@ -178,7 +179,7 @@ def scope(db: Session, patient: User, *, tracking: bool = False) -> PatientScope
 def _patient(db: Session, patient_id: int) -> User:
     patient = db.get(User, patient_id)
     if patient is None or not patient.has_role(Role.PATIENT):
-        raise NotFound("No such patient.")
+        raise NotFound(N_("No such patient."))
     return patient
 
 
@@ -224,22 +225,22 @@ def start_plan(db: Session, actor, *, patient_id: int | None, site_id: int | Non
     """A patient, or a parent for their child, starts a plan for a visit at the patient's site."""
     today = today or utcnow().date()
     if patient_id is None:
-        raise Invalid({"patient": ["Choose who the plan is for."]})
+        raise Invalid({"patient": [N_("Choose who the plan is for.")]})
     patient = _patient(db, patient_id)
     data_scope = scope(db, patient)
     access.require(actor, "patient_data.edit", data_scope)
     errors: dict[str, list[str]] = {}
     if site_id not in data_scope.site_ids:
-        errors["site"] = ["Choose a site where the patient is cared for."]
+        errors["site"] = [N_("Choose a site where the patient is cared for.")]
     if not isinstance(visit_date, date):
-        errors["visit_date"] = ["Give the visit date as YYYY-MM-DD."]
+        errors["visit_date"] = [N_("Give the visit date as YYYY-MM-DD.")]
     elif visit_date < today - timedelta(days=PAST_VISIT_DAYS):
-        errors["visit_date"] = [f"That date is more than {PAST_VISIT_DAYS} days ago; plan an upcoming visit."]
+        errors["visit_date"] = [N_("That date is more than %(past_visit_days)s days ago; plan an upcoming visit.", past_visit_days=PAST_VISIT_DAYS)]
     elif visit_date > today + timedelta(days=366):
-        errors["visit_date"] = ["Plan visits up to a year ahead."]
+        errors["visit_date"] = [N_("Plan visits up to a year ahead.")]
     template = db.get(Resource, template_id) if isinstance(template_id, int) else None
     if template is None or template.type != ResourceType.PREVISIT_TEMPLATE or not template.is_readable:
-        errors["template"] = ["Choose one of the published previsit-planning templates."]
+        errors["template"] = [N_("Choose one of the published previsit-planning templates.")]
     if errors:
         raise Invalid(errors)
     revision, _fields = template_fields(db, template)
@@ -258,7 +259,7 @@ def start_plan(db: Session, actor, *, patient_id: int | None, site_id: int | Non
 def _plan(db: Session, plan_id: int) -> tuple[VisitPlan, User, PatientScope]:
     plan = db.get(VisitPlan, plan_id)
     if plan is None:
-        raise NotFound("No such plan.")
+        raise NotFound(N_("No such plan."))
     patient = db.get(User, plan.visit.patient_id)
     return plan, patient, scope(db, patient)
 
@@ -274,7 +275,7 @@ def view_plan(db: Session, actor, plan_id: int) -> VisitPlan:
     team_scope = PatientScope(data_scope.patient_id, frozenset({plan.visit.site_id}), data_scope.parent_ids)
     access.require(actor, "patient_data.view", team_scope)
     if not is_family(actor, data_scope) and plan.status != "submitted":
-        raise NotFound("No such plan.")
+        raise NotFound(N_("No such plan."))
     _log_view(db, actor, patient, "plan", data_scope, plan_id=plan.id)
     return plan
 
@@ -284,7 +285,7 @@ def save_answers(db: Session, actor, plan_id: int, answers: dict, *, submit: boo
     plan, patient, data_scope = _plan(db, plan_id)
     access.require(actor, "patient_data.edit", data_scope)
     if plan.status == "submitted" and not submit:
-        raise Conflict("This plan has been shared with the care team; ask them to add notes instead.")
+        raise Conflict(N_("This plan has been shared with the care team; ask them to add notes instead."))
     plan.answers = plan_forms.clean_answers(plan_fields(db, plan), answers, today=today or utcnow().date())
     plan.filled_by_id, plan.filled_role, plan.updated_at = actor.id, acting_role(actor), utcnow()
     if submit:
@@ -302,7 +303,7 @@ def add_note(db: Session, actor, plan_id: int, body: str) -> PlanNote:
                                                         data_scope.parent_ids))
     body = (body or "").strip()
     if not body or len(body) > MAX_NOTE:
-        raise Invalid({"body": [f"Write a note (at most {MAX_NOTE:,} characters)."]})
+        raise Invalid({"body": [N_("Write a note (at most %(max_note)s characters).", max_note=MAX_NOTE)]})
     note = PlanNote(plan_id=plan.id, author_id=actor.id, acting_role=acting_role(actor), body=body)
     db.add(note)
     db.commit()
@@ -323,12 +324,12 @@ def record_goals(db: Session, actor, plan_id: int, goals: list[tuple[str, str]])
         if not goal:
             continue
         if len(goal) > 300:
-            errors[f"goal {number}"] = ["Keep a goal under 300 characters."]
+            errors[f"goal {number}"] = [N_("Keep a goal under 300 characters.")]
         if who not in ("family", "team", "both"):
-            errors[f"goal {number}"] = ["Say who does it: the family, the team or both."]
+            errors[f"goal {number}"] = [N_("Say who does it: the family, the team or both.")]
         clean.append((goal, who))
     if not clean and not errors:
-        errors["goals"] = ["Write at least one goal."]
+        errors["goals"] = [N_("Write at least one goal.")]
     if errors:
         raise Invalid(errors)
     rows = [AgreedGoal(visit_id=plan.visit_id, goal=g, who=w, recorded_by_id=actor.id) for g, w in clean]
@@ -346,9 +347,9 @@ def rate_goals_discussed(db: Session, actor, plan_id: int, score) -> VisitPlan:
     plan, _patient, data_scope = _plan(db, plan_id)
     access.require(actor, "patient_data.edit", data_scope)
     if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 10:
-        raise Invalid({"score": ["Give a whole number from 0 to 10."]})
+        raise Invalid({"score": [N_("Give a whole number from 0 to 10.")]})
     if plan.status != "submitted":
-        raise Conflict("Share the plan with the care team first.")
+        raise Conflict(N_("Share the plan with the care team first."))
     plan.goals_discussed = score
     db.commit()
     return plan
@@ -382,9 +383,9 @@ def log_entry(db: Session, actor, patient_id: int, *, entry_date, values: dict, 
     access.require(actor, "patient_data.edit", scope(db, patient))
     errors: dict[str, list[str]] = {}
     if not isinstance(entry_date, date):
-        errors["entry_date"] = ["Give the date as YYYY-MM-DD."]
+        errors["entry_date"] = [N_("Give the date as YYYY-MM-DD.")]
     elif entry_date > today:
-        errors["entry_date"] = ["That day has not happened yet."]
+        errors["entry_date"] = [N_("That day has not happened yet.")]
     clean: dict = {}
     for item in tracking_items(db):
         value = values.get(item.key)
@@ -394,21 +395,21 @@ def log_entry(db: Session, actor, patient_id: int, *, entry_date, values: dict, 
             number = plan_forms._int(value)
             top = 10 if item.kind == "scale" else 99
             if number is None or not 0 <= number <= top:
-                errors[item.key] = [f"Give a whole number from 0 to {top}."]
+                errors[item.key] = [N_("Give a whole number from 0 to %(top)s.", top=top)]
             else:
                 clean[item.key] = number
         elif item.kind == "yesno":
             if value not in ("yes", "no"):
-                errors[item.key] = ["Answer yes or no."]
+                errors[item.key] = [N_("Answer yes or no.")]
             else:
                 clean[item.key] = value
         else:
             if len(str(value)) > 1_000:
-                errors[item.key] = ["Keep the note under 1,000 characters."]
+                errors[item.key] = [N_("Keep the note under 1,000 characters.")]
             else:
                 clean[item.key] = str(value).strip()
     if not clean and not errors:
-        errors["values"] = ["Fill in at least one item."]
+        errors["values"] = [N_("Fill in at least one item.")]
     if errors:
         raise Invalid(errors)
     entry = db.scalar(select(TrackingEntry).where(TrackingEntry.patient_id == patient.id,

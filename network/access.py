@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from network.errors import Forbidden, NotFound, Unauthenticated
 from network.roles import SITE_ROLES, Role
+from network.i18n import N_
 
 
 class Decision(enum.Enum):
@@ -74,10 +75,10 @@ def require(actor, action: str, target: Any = None) -> None:
     if decision is Decision.ALLOW:
         return
     if decision is Decision.SIGN_IN:
-        raise Unauthenticated("Sign in to continue.")
+        raise Unauthenticated(N_("Sign in to continue."))
     if decision is Decision.HIDDEN:
-        raise NotFound("Not found.")
-    raise Forbidden("Your role does not allow this.")
+        raise NotFound(N_("Not found."))
+    raise Forbidden(N_("Your role does not allow this."))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from network import access, audit, notifications, outcome_reports, outcomes, vis
 from network.db import Base, utcnow
 from network.errors import NotFound
 from network.people import Membership
+from network.i18n import N_
 
 #: the last this many months must all be on the better side of the centre line
 RECENT_MONTHS = 6
@@ -42,8 +43,8 @@ class Spot:
 
 
 def _sentence(label: str, measure) -> str:
-    return (f"{label}: {measure.name.lower()} has been better than its usual level for the last "
-            f"{RECENT_MONTHS} months")
+    return N_("%(label)s: %(name)s has been better than its usual level for the last %(recent_months)s months",
+              label=label, name=measure.name.lower(), recent_months=RECENT_MONTHS)
 
 
 def _sustained(chart, better: str) -> bool:
@@ -90,8 +91,9 @@ def invite(db: Session, viewer) -> int:
                                                                 Membership.ended_at.is_(None)))
             # addressed to the site's own lead, who always sees their own site by name
             count += notifications.notify(db, set(leads), "bright_spot",
-                                          f"{_sentence(spot.site.name, spot.measure)}. Would you share what you changed? Tell it as a story, "
-                                          "or link the tools you adopted.", "/stories/new")
+                                          N_("%(sentence)s. Would you share what you changed? Tell it as a story, "
+                                             "or link the tools you adopted.",
+                                             sentence=_sentence(spot.site.name, spot.measure)), "/stories/new")
             row.invited_at = utcnow()
     db.commit()
     return count
@@ -102,7 +104,7 @@ def feature(db: Session, actor, *, site_id: int, measure_id: int, featured: bool
     from network.people import Site
 
     if db.get(Site, site_id) is None or db.get(outcomes.Measure, measure_id) is None:
-        raise NotFound("No such site or measure.")
+        raise NotFound(N_("No such site or measure."))
     row = db.scalar(select(BrightSpot).where(BrightSpot.site_id == site_id, BrightSpot.measure_id == measure_id))
     if row is None:
         row = BrightSpot(site_id=site_id, measure_id=measure_id)

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from network import notifications
 from network.groups import Group, GroupMember
+from network.i18n import N_
 from network.people import User
 
 OFFERS = {
@@ -42,5 +43,5 @@ def seed(db: Session, leader: User) -> None:
                 db.add(GroupMember(group_id=group.id, user_id=users[key].id, title="chair" if position == 0 else "member"))
         if slug == "patient-advisory-council" and "parent.riverside-childrens" in users:
             notifications.notify(db, [users["parent.riverside-childrens"].id], "action_item",
-                                 "You chair the Patient Advisory Council: plan its next meeting.", f"/groups/{slug}")
+                                 N_("You chair the %(group)s: plan its next meeting.", group="Patient Advisory Council"), f"/groups/{slug}")
     db.flush()

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
+    """`message` (and Invalid's field messages) are English sentences, usually `network.i18n.N_(...)` Texts
+    that carry their template and params: the web layer translates them for the reader (app/web.py)."""
+
     status = 400
 
     def __init__(self, message: str = ""):
@@ -37,6 +40,8 @@ class Invalid(DomainError):
         if isinstance(field_errors, str):
             field_errors = {"_": [field_errors]}
         self.field_errors = field_errors
+        #: the caller's own summary ("" when the summary is just the field messages joined)
+        self.summary_message = message
         super().__init__(message or "; ".join(f"{k}: {' '.join(v)}" if k != "_" else " ".join(v)
                                               for k, v in field_errors.items()))
 

@@ -45,6 +45,7 @@ from fhir.resources.R4B.measurereport import MeasureReport
 from pydantic import ValidationError
 
 from network.errors import Invalid
+from network.i18n import N_
 
 __all__ = [
     "ReportRow",
@@ -103,32 +104,31 @@ def parse(data: bytes | str, *, max_bytes: int = 5_000_000, max_reports: int = 1
     if resource_type == "Bundle":
         return _read_bundle(document, max_reports)
     raise Invalid({"resourceType": [
-        f"Expected a MeasureReport or a Bundle of MeasureReports; found {_shown(resource_type)}."]})
+        N_("Expected a MeasureReport or a Bundle of MeasureReports; found %(shown)s.", shown=_shown(resource_type))]})
 
 
 def _load_json(data: bytes | str, max_bytes: int) -> dict[str, Any]:
     """Decode and size-check the input before any real work, so a huge or garbled upload fails fast."""
     size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
-        raise Invalid({"file": [f"The file is too large ({size:,} bytes; at most {max_bytes:,})."]})
+        raise Invalid({"file": [N_("The file is too large (%(size)s bytes; at most %(max_bytes)s).", size=size, max_bytes=max_bytes)]})
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     except UnicodeDecodeError:
-        raise Invalid({"file": ["The file is not UTF-8 text; FHIR JSON must be UTF-8."]}) from None
+        raise Invalid({"file": [N_("The file is not UTF-8 text; FHIR JSON must be UTF-8.")]}) from None
     try:
         document = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
-        raise Invalid({"file": [f"The file is not valid JSON: {exc.msg} ({where})."]}) from None
+        raise Invalid({"file": [N_("The file is not valid JSON: %(msg)s (%(where)s).", msg=exc.msg, where=where)]}) from None
     except ValueError as exc:
-        raise Invalid({"file": [f"The file is not valid JSON: {exc}."]}) from None
+        raise Invalid({"file": [N_("The file is not valid JSON: %(exc)s.", exc=exc)]}) from None
     except RecursionError:
-        raise Invalid({"file": ["The file is not usable JSON: it is nested too deeply."]}) from None
+        raise Invalid({"file": [N_("The file is not usable JSON: it is nested too deeply.")]}) from None
     if not isinstance(document, dict):
-        raise Invalid({"file": ["Expected a JSON object: a FHIR MeasureReport or Bundle."]})
+        raise Invalid({"file": [N_("Expected a JSON object: a FHIR MeasureReport or Bundle.")]})
     if _deeper_than(document, MAX_DEPTH):
-        raise Invalid({"file": [f"The JSON is nested more than {MAX_DEPTH} levels deep; "
-                                "no MeasureReport needs that."]})
+        raise Invalid({"file": [N_("The JSON is nested more than %(max_depth)s levels deep; no MeasureReport needs that.", max_depth=MAX_DEPTH)]})
     return document
 
 
@@ -156,24 +156,23 @@ def _read_bundle(bundle: dict[str, Any], max_reports: int) -> list[ReportRow]:
     entries = bundle.get("entry")
     if isinstance(entries, list) and len(entries) > max_reports:
         raise Invalid({"entry": [
-            f"At most {max_reports:,} MeasureReports in one bundle; this one has {len(entries):,} entries."]})
+            N_("At most %(max_reports)s MeasureReports in one bundle; this one has %(entries_count)s entries.", max_reports=max_reports, entries_count=len(entries))]})
     errors = _bundle_shell_errors(bundle)
     if bundle.get("type") not in BUNDLE_TYPES and "type" not in errors:
-        _add(errors, "type", f"Use a bundle of type “collection”, “batch” or “transaction”; found "
-                             f"{_shown(bundle.get('type'))}.")
+        _add(errors, "type", N_("Use a bundle of type “collection”, “batch” or “transaction”; found %(shown)s.", shown=_shown(bundle.get('type'))))
     if not isinstance(entries, list):
         if "entry" not in errors:
-            _add(errors, "entry", "The bundle has no entries; include at least one MeasureReport.")
+            _add(errors, "entry", N_("The bundle has no entries; include at least one MeasureReport."))
         raise Invalid(errors)
     if not entries:
-        raise Invalid({**errors, "entry": ["The bundle has no entries; include at least one MeasureReport."]})
+        raise Invalid({**errors, "entry": [N_("The bundle has no entries; include at least one MeasureReport.")]})
     rows: list[ReportRow] = []
     for number, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict):
             continue  # reported by the shell check
         resource = entry.get("resource")
         if not isinstance(resource, dict):
-            _add(errors, f"entry {number}: resource", "Each entry must hold one MeasureReport resource.")
+            _add(errors, f"entry {number}: resource", N_("Each entry must hold one MeasureReport resource."))
             continue
         row, entry_errors = _read_report(resource, row=number)
         for path, messages in entry_errors.items():
@@ -208,15 +207,15 @@ def _bundle_shell_errors(bundle: dict[str, Any]) -> Errors:
 def _read_report(report: dict[str, Any], *, row: int) -> tuple[ReportRow | None, Errors]:
     """Validate one MeasureReport against the R4B model and our conventions; the row only if both pass."""
     if report.get("resourceType") != "MeasureReport":
-        return None, {"resourceType": [f"Expected a MeasureReport; found {_shown(report.get('resourceType'))}."]}
+        return None, {"resourceType": [N_("Expected a MeasureReport; found %(shown)s.", shown=_shown(report.get("resourceType")))]}
     model_errors: Errors = {}
     try:
         MeasureReport.model_validate(report)
     except ValidationError as exc:
         model_errors = _pydantic_errors(exc)
     ours: Errors = {}
-    _check_code(report, "status", "complete", "only final figures can be imported", ours)
-    _check_code(report, "type", "summary", "a count per month, not patient-level data", ours)
+    _check_code(report, "status", "complete", N_("only final figures can be imported"), ours)
+    _check_code(report, "type", "summary", N_("a count per month, not patient-level data"), ours)
     measure = _measure_key(report, ours)
     site = _site_slug(report, ours)
     month = _month(report, ours)
@@ -242,24 +241,23 @@ def _check_code(report: dict[str, Any], name: str, expected: str, why: str, erro
     """The models accept any code; we accept exactly one value for status and type."""
     value = report.get(name)
     if value is None:
-        _add(errors, name, f"Required: use “{expected}” ({why}).")
+        _add(errors, name, N_("Required: use “%(expected)s” (%(why)s).", expected=expected, why=why))
     elif value != expected:
-        _add(errors, name, f"Must be “{expected}” ({why}); found {_shown(value)}.")
+        _add(errors, name, N_("Must be “%(expected)s” (%(why)s); found %(shown)s.", expected=expected, why=why, shown=_shown(value)))
 
 
 def _measure_key(report: dict[str, Any], errors: Errors) -> str | None:
     """The key is the canonical URL's last path segment, so any server's Measure URL works."""
     canonical = report.get("measure")
     if canonical is None:
-        _add(errors, "measure", "Required: the measure's canonical URL, "
-                                "e.g. https://carecommons.example/Measure/remission.")
+        _add(errors, "measure", N_("Required: the measure's canonical URL, "
+                                "e.g. https://carecommons.example/Measure/remission."))
         return None
     if not isinstance(canonical, str):
         return None  # the model reports the type
     key = canonical.split("|", 1)[0].rstrip("/").rsplit("/", 1)[-1].strip()
     if not key:
-        _add(errors, "measure", f"No measure key at the end of {_shown(canonical)}; "
-                                "use e.g. https://carecommons.example/Measure/remission.")
+        _add(errors, "measure", N_("No measure key at the end of %(shown)s; use e.g. https://carecommons.example/Measure/remission.", shown=_shown(canonical)))
         return None
     return key
 
@@ -268,14 +266,13 @@ def _site_slug(report: dict[str, Any], errors: Errors) -> str | None:
     """The site comes only from an identifier in our system: display names are ambiguous and editable."""
     identifier = _dig(report, "reporter", "identifier")
     if not isinstance(identifier, dict):
-        _add(errors, "reporter.identifier", f"Required: identify the site with system “{SITE_SYSTEM}” "
-                                            "and the site's short name as the value.")
+        _add(errors, "reporter.identifier", N_("Required: identify the site with system “%(site_system)s” and the site's short name as the value.", site_system=SITE_SYSTEM))
         return None
     system, value = identifier.get("system"), identifier.get("value")
     if system != SITE_SYSTEM:
-        _add(errors, "reporter.identifier.system", f"Must be “{SITE_SYSTEM}”; found {_shown(system)}.")
+        _add(errors, "reporter.identifier.system", N_("Must be “%(site_system)s”; found %(shown)s.", site_system=SITE_SYSTEM, shown=_shown(system)))
     if not isinstance(value, str) or not value.strip():
-        _add(errors, "reporter.identifier.value", "Required: the site's short name, e.g. riverside-childrens.")
+        _add(errors, "reporter.identifier.value", N_("Required: the site's short name, e.g. riverside-childrens."))
         return None
     return value.strip() if system == SITE_SYSTEM else None
 
@@ -285,18 +282,16 @@ def _month(report: dict[str, Any], errors: Errors) -> str | None:
     period = report.get("period")
     if not isinstance(period, dict):
         return None  # the model reports a missing or malformed period
-    start = _full_date(period.get("start"), "period.start", "the first day of the month (e.g. 2024-03-01)", errors)
-    end = _full_date(period.get("end"), "period.end", "the last day of the same month (e.g. 2024-03-31)", errors)
+    start = _full_date(period.get("start"), "period.start", N_("the first day of the month (e.g. 2024-03-01)"), errors)
+    end = _full_date(period.get("end"), "period.end", N_("the last day of the same month (e.g. 2024-03-31)"), errors)
     if start is not None and start.day != 1:
-        _add(errors, "period.start", f"Must be the first day of a month (e.g. {start:%Y-%m}-01); found {start}: "
-                                     "a report covers exactly one calendar month.")
+        _add(errors, "period.start", N_("Must be the first day of a month (e.g. %(start)s-01); found %(found)s: a report covers exactly one calendar month.", start=format(start, '%Y-%m'), found=start.isoformat()))
         return None
     if start is None or end is None:
         return None
     last = _last_day(start.year, start.month)
     if end != last:
-        _add(errors, "period.end", f"Must be {last}, the last day of the month that period.start begins; found "
-                                   f"{end}: a report covers exactly one calendar month.")
+        _add(errors, "period.end", N_("Must be %(last)s, the last day of the month that period.start begins; found %(end)s: a report covers exactly one calendar month.", last=last.isoformat(), end=end.isoformat()))
         return None
     return f"{start:%Y-%m}"
 
@@ -304,16 +299,16 @@ def _month(report: dict[str, Any], errors: Errors) -> str | None:
 def _full_date(value: Any, path: str, meaning: str, errors: Errors) -> date | None:
     """Take the date as written (ignoring any time and offset); partial dates like 2024-03 are refused."""
     if value is None:
-        _add(errors, path, f"Required: {meaning}.")
+        _add(errors, path, N_("Required: %(meaning)s.", meaning=meaning))
         return None
     match = _FULL_DATE_RE.match(value) if isinstance(value, str) else None
     if match is None:
-        _add(errors, path, f"Use a full date, {meaning}; found {_shown(value)}.")
+        _add(errors, path, N_("Use a full date, %(meaning)s; found %(shown)s.", meaning=meaning, shown=_shown(value)))
         return None
     try:
         return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
-        _add(errors, path, f"{_shown(value)} is not a real date.")
+        _add(errors, path, N_("%(shown)s is not a real date.", shown=_shown(value)))
         return None
 
 
@@ -321,13 +316,13 @@ def _counts(report: dict[str, Any], errors: Errors) -> tuple[int, int] | None:
     """Find the numerator and denominator populations of the only group and read their counts."""
     groups = report.get("group")
     if not isinstance(groups, list) or not groups:
-        _add(errors, "group", "Required: one group with a numerator and a denominator population.")
+        _add(errors, "group", N_("Required: one group with a numerator and a denominator population."))
         return None
     if len(groups) > 1:
-        _add(errors, "group", f"Expected one group, found {len(groups)}; send one report per measure.")
+        _add(errors, "group", N_("Expected one group, found %(groups_count)s; send one report per measure.", groups_count=len(groups)))
     populations = groups[0].get("population") if isinstance(groups[0], dict) else None
     if not isinstance(populations, list):
-        _add(errors, "group[0].population", "Required: a numerator and a denominator population.")
+        _add(errors, "group[0].population", N_("Required: a numerator and a denominator population."))
         return None
     numerator = _population_count(populations, "numerator", errors)
     denominator = _population_count(populations, "denominator", errors)
@@ -340,11 +335,10 @@ def _population_count(populations: list[Any], code: str, errors: Errors) -> int 
     """Exactly one population must carry the code; its count must be a JSON integer >= 0."""
     found = [i for i, p in enumerate(populations) if code in _population_codes(p)]
     if not found:
-        _add(errors, "group[0].population", f"No population coded “{code}” (system {POPULATION_SYSTEM}).")
+        _add(errors, "group[0].population", N_("No population coded “%(code)s” (system %(population_system)s).", code=code, population_system=POPULATION_SYSTEM))
         return None
     if len(found) > 1:
-        _add(errors, "group[0].population", f"More than one population coded “{code}” "
-                                            f"(populations {', '.join(str(i) for i in found)}).")
+        _add(errors, "group[0].population", N_("More than one population coded “%(code)s” (populations %(populations)s).", code=code, populations=', '.join(str(i) for i in found)))
         return None
     index = found[0]
     population = populations[index]
@@ -352,14 +346,14 @@ def _population_count(populations: list[Any], code: str, errors: Errors) -> int 
     count = population.get("count")
     if count is None:
         reason = _absent_reason(population)
-        _add(errors, path, f"The {code} count is absent ({reason}); there is no figure to import."
-             if reason else f"Required: the {code} count, a whole number 0 or more.")
+        _add(errors, path, N_("The %(code)s count is absent (%(reason)s); there is no figure to import.", code=code, reason=reason)
+             if reason else N_("Required: the %(code)s count, a whole number 0 or more.", code=code))
         return None
     if isinstance(count, bool) or not isinstance(count, int):
-        _add(errors, path, f"Must be a whole number (a JSON integer such as 143); found {_shown(count)}.")
+        _add(errors, path, N_("Must be a whole number (a JSON integer such as 143); found %(shown)s.", shown=_shown(count)))
         return None
     if count < 0:
-        _add(errors, path, f"Must be 0 or more; found {count}.")
+        _add(errors, path, N_("Must be 0 or more; found %(count)s.", count=count))
         return None
     return count
 
@@ -414,11 +408,11 @@ def _message(error: Mapping[str, Any]) -> str:
     """Pydantic's message, reworded where it would puzzle a FHIR user."""
     kind = error.get("type", "")
     if kind == "extra_forbidden":
-        return "Not an element of this FHIR R4 resource."
+        return N_("Not an element of this FHIR R4 resource.")
     if kind == "missing" or kind.endswith(".missing"):
-        return "Required."
+        return N_("Required.")
     if kind == "model_validation_format":
-        return "Must be a JSON object."
+        return N_("Must be a JSON object.")
     message = " ".join(str(error.get("msg", "Invalid value.")).split())
     message = message.removeprefix("Value error, ")
     return message if message.endswith(".") else message + "."

@@ -12,6 +12,7 @@ from network import access, audit
 from network.db import Base, utcnow
 from network.errors import Invalid, NotFound
 from network.people import User, user_by_email
+from network.i18n import N_
 
 
 class Group(Base):
@@ -67,7 +68,7 @@ def by_slug(db: Session, actor, slug: str) -> Group:
     access.require(actor, "group.view")
     group = db.scalar(select(Group).where(Group.slug == slug))
     if group is None:
-        raise NotFound("No such group.")
+        raise NotFound(N_("No such group."))
     return group
 
 
@@ -75,9 +76,9 @@ def create(db: Session, actor, *, name: str, purpose: str = "") -> Group:
     access.require(actor, "group.manage")
     name = (name or "").strip()
     if not name or len(name) > 120:
-        raise Invalid({"name": ["Name the group (at most 120 characters)."]})
+        raise Invalid({"name": [N_("Name the group (at most 120 characters).")]})
     if len(purpose or "") > 10_000:
-        raise Invalid({"purpose": ["Use at most 10,000 characters."]})
+        raise Invalid({"purpose": [N_("Use at most 10,000 characters.")]})
     base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "group"
     slug, n = base, 1
     while db.scalar(select(Group.id).where(Group.slug == slug)):
@@ -95,9 +96,9 @@ def add_member(db: Session, actor, group: Group, email: str, title: str = "membe
     access.require(actor, "group.manage")
     user = user_by_email(db, email or "")
     if user is None or not user.is_active:
-        raise Invalid({"email": ["No active member has that e-mail address."]})
+        raise Invalid({"email": [N_("No active member has that e-mail address.")]})
     if user.id in group.member_ids:
-        raise Invalid({"email": ["Already in the group."]})
+        raise Invalid({"email": [N_("Already in the group.")]})
     title = (title or "member").strip()[:40] or "member"
     member = GroupMember(group_id=group.id, user_id=user.id, title=title)
     db.add(member)
@@ -110,7 +111,7 @@ def add_member(db: Session, actor, group: Group, email: str, title: str = "membe
 def link(db: Session, actor, group: Group, kind: str, target_id: int) -> GroupLink:
     access.require(actor, "group.manage")
     if kind not in ("resource", "session"):
-        raise Invalid({"kind": ["Link a resource or a session."]})
+        raise Invalid({"kind": [N_("Link a resource or a session.")]})
     row = GroupLink(group_id=group.id, kind=kind, target_id=target_id)
     db.add(row)
     db.commit()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, func, select, update
+from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from network import access, outbox
 from network.db import Base, utcnow
 from network.errors import Invalid
+from network.i18n import N_, Text
 
 KINDS = {
     "review_requested": "A resource waits for review",
@@ -34,13 +35,21 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(24))
+    #: the English sentence (e-mail digests, rows written before translations were stored)
     text: Mapped[str] = mapped_column(String(300))
+    #: the sentence's template and params (network.i18n.Text.to_json), so each reader sees it in their language
+    message: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     #: a path in the app ("/library/slug"), never an outside address
     link: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column()
     #: when it went out in an e-mail digest (None: not yet, or the person does not want it by e-mail)
     mailed_at: Mapped[datetime | None] = mapped_column()
+
+    @property
+    def sentence(self) -> str:
+        """What to show: the stored Text (translatable at display time), or the English text of older rows."""
+        return Text.from_json(self.message) if self.message else self.text
 
 
 class NotificationPreference(Base):
@@ -73,7 +82,8 @@ def notify(db: Session, user_ids, kind: str, text: str, link: str = "", *, exclu
         preference = preferences.get(user_id)
         if preference is not None and not preference.in_app and not preference.by_email:
             continue
-        db.add(Notification(user_id=user_id, kind=kind, text=text[:300], link=link[:300] if link.startswith("/") else "",
+        db.add(Notification(user_id=user_id, kind=kind, text=text[:300],
+                            message=text.to_json() if isinstance(text, Text) else None, link=link[:300] if link.startswith("/") else "",
                             read_at=utcnow() if preference is not None and not preference.in_app else None,
                             mailed_at=utcnow() if already_mailed else None))
         count += 1
@@ -112,7 +122,7 @@ def set_preferences(db: Session, actor, choices: dict[str, tuple[bool, bool]]) -
     access.require(actor, "notifications.own")
     unknown = set(choices) - set(KINDS)
     if unknown:
-        raise Invalid({"kind": [f"Unknown kind(s): {', '.join(sorted(unknown))}."]})
+        raise Invalid({"kind": [N_("Unknown kind(s): %(unknown)s.", unknown=', '.join(sorted(unknown)))]})
     for kind, (in_app, by_email) in choices.items():
         row = db.scalar(select(NotificationPreference).where(NotificationPreference.user_id == actor.id,
                                                              NotificationPreference.kind == kind))
@@ -173,6 +183,6 @@ def data_due(db: Session, *, today=None) -> int:
             Notification.kind == "data_due", Notification.text.contains(month_key(month)),
             Notification.user_id.in_(people_ids or {-1}))))
         count += notify(db, people_ids - already, "data_due",
-                        f"{site.name}: figures for {month_key(month)} are due ({sent} of {measures} sent).", "/outcomes/submit")
+                        N_("%(name)s: figures for %(month_key)s are due (%(sent)s of %(measures)s sent).", name=site.name, month_key=month_key(month), sent=sent, measures=measures), "/outcomes/submit")
     db.commit()
     return count

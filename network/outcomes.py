@@ -24,6 +24,7 @@ from network import access, audit, tokens
 from network.db import Base, utcnow
 from network.errors import Invalid, NotFound
 from network.people import Site, User
+from network.i18n import N_
 
 
 class ChartType(enum.StrEnum):
@@ -161,7 +162,7 @@ def create_token(db: Session, actor, site: Site, name: str) -> tuple[ApiToken, s
     access.require(actor, "outcomes.manage_tokens", site)
     name = (name or "").strip()
     if not name or len(name) > 80:
-        raise Invalid({"name": ["Name the token (1–80 characters), e.g. “EHR nightly export”."]})
+        raise Invalid({"name": [N_("Name the token (1–80 characters), e.g. “EHR nightly export”.")]})
     secret = TOKEN_PREFIX + tokens.random_token(30)
     token = ApiToken(site_id=site.id, name=name, token_hash=_hash_token(secret), prefix=secret[:10],
                      created_by_id=actor.id)
@@ -176,7 +177,7 @@ def revoke_token(db: Session, actor, site: Site, token_id: int) -> ApiToken:
     access.require(actor, "outcomes.manage_tokens", site)
     token = db.get(ApiToken, token_id)
     if token is None or token.site_id != site.id:
-        raise NotFound("No such token.")
+        raise NotFound(N_("No such token."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(db, actor, "api_token.revoke", token, site_id=site.id)
@@ -223,7 +224,7 @@ def measures(db: Session, *, active_only: bool = True) -> list[Measure]:
 def measure_by_key(db: Session, key: str) -> Measure:
     measure = db.scalar(select(Measure).where(Measure.key == key))
     if measure is None:
-        raise NotFound("No such measure.")
+        raise NotFound(N_("No such measure."))
     return measure
 
 
@@ -247,29 +248,29 @@ class MeasureFields:
 def _check_measure(db: Session, fields: MeasureFields, existing: Measure | None) -> None:
     errors: dict[str, list[str]] = {}
     if not MEASURE_KEY_RE.match(fields.key or ""):
-        errors["key"] = ["Use 1–40 lower-case letters, digits, hyphens or underscores, starting with a letter."]
+        errors["key"] = [N_("Use 1–40 lower-case letters, digits, hyphens or underscores, starting with a letter.")]
     elif db.scalar(select(Measure.id).where(Measure.key == fields.key,
                                             Measure.id != (existing.id if existing else -1))):
-        errors["key"] = ["Another measure already uses this key."]
+        errors["key"] = [N_("Another measure already uses this key.")]
     if not (fields.name or "").strip() or len(fields.name) > 120:
-        errors["name"] = ["Give the measure a name (at most 120 characters)."]
+        errors["name"] = [N_("Give the measure a name (at most 120 characters).")]
     for name in ("definition", "numerator_definition", "denominator_definition"):
         if len(getattr(fields, name) or "") > 20_000:
-            errors[name] = ["Use at most 20,000 characters."]
+            errors[name] = [N_("Use at most 20,000 characters.")]
     if fields.better not in ("higher", "lower"):
-        errors["better"] = ["Choose whether higher or lower is better."]
+        errors["better"] = [N_("Choose whether higher or lower is better.")]
     if fields.chart_type not in {c.value for c in ChartType}:
-        errors["chart_type"] = ["Choose one of the listed chart types."]
+        errors["chart_type"] = [N_("Choose one of the listed chart types.")]
     if fields.rule_set not in {r.value for r in RuleSet}:
-        errors["rule_set"] = ["Choose one of the listed rule sets."]
+        errors["rule_set"] = [N_("Choose one of the listed rule sets.")]
     if fields.goal is not None and fields.chart_type != ChartType.U and not 0 <= fields.goal <= 1:
-        errors["goal"] = ["For a proportion, give the goal between 0 and 100%."]
+        errors["goal"] = [N_("For a proportion, give the goal between 0 and 100%.")]
     if fields.goal is not None and fields.goal < 0:
-        errors["goal"] = ["The goal cannot be negative."]
+        errors["goal"] = [N_("The goal cannot be negative.")]
     if fields.baseline_months is not None and not 2 <= fields.baseline_months <= 240:
-        errors["baseline_months"] = ["Use a baseline of 2 to 240 months, or none."]
+        errors["baseline_months"] = [N_("Use a baseline of 2 to 240 months, or none.")]
     if not 1 <= (fields.multiplier or 0) <= 100_000:
-        errors["multiplier"] = ["Use a multiplier between 1 and 100,000."]
+        errors["multiplier"] = [N_("Use a multiplier between 1 and 100,000.")]
     if errors:
         raise Invalid(errors)
 
@@ -291,7 +292,7 @@ def update_measure(db: Session, actor, measure_id: int, fields: MeasureFields) -
     access.require(actor, "measure.manage")
     measure = db.get(Measure, measure_id)
     if measure is None:
-        raise NotFound("No such measure.")
+        raise NotFound(N_("No such measure."))
     fields.key = (fields.key or "").strip().lower()
     _check_measure(db, fields, measure)
     changed = sorted(k for k, v in fields.__dict__.items() if getattr(measure, k) != v)
@@ -371,9 +372,9 @@ def submit(db: Session, actor, rows: Iterable[RowInput], *, source: str, today: 
     """Validate every row, then write them all in one transaction — or raise Invalid and write none."""
     rows = list(rows)
     if not rows:
-        raise Invalid({"file": ["There are no rows to import."]})
+        raise Invalid({"file": [N_("There are no rows to import.")]})
     if len(rows) > MAX_ROWS:
-        raise Invalid({"file": [f"At most {MAX_ROWS:,} rows in one import."]})
+        raise Invalid({"file": [N_("At most %(max_rows)s rows in one import.", max_rows=MAX_ROWS)]})
     today = today or utcnow().date()
     this_month = date(today.year, today.month, 1)
     sites = {s.slug: s for s in db.scalars(select(Site))}
@@ -388,35 +389,35 @@ def submit(db: Session, actor, rows: Iterable[RowInput], *, source: str, today: 
     for item in rows:
         site = sites.get(str(item.site or "").strip())
         if site is None or not site.is_active:
-            problem(item.row, "site", f"Unknown site “{str(item.site)[:40]}”; use the site's short name.")
+            problem(item.row, "site", N_("Unknown site “%(site)s”; use the site's short name.", site=str(item.site)[:40]))
         elif site.id not in allowed_sites:
             allowed_sites[site.id] = access.can(actor, "outcomes.submit", site)
         if site is not None and site.is_active and not allowed_sites[site.id]:
-            problem(item.row, "site", f"You may not submit figures for {site.name}.")
+            problem(item.row, "site", N_("You may not submit figures for %(name)s.", name=site.name))
         measure = known_measures.get(str(item.measure or "").strip())
         if measure is None or not measure.is_active:
-            problem(item.row, "measure", f"Unknown measure “{str(item.measure)[:40]}”.")
+            problem(item.row, "measure", N_("Unknown measure “%(measure)s”.", measure=str(item.measure)[:40]))
         month = parse_month(item.month)
         if month is None:
-            problem(item.row, "month", "Give the month as YYYY-MM, e.g. 2024-03.")
+            problem(item.row, "month", N_("Give the month as YYYY-MM, e.g. 2024-03."))
         elif month > this_month:
-            problem(item.row, "month", "This month is in the future.")
+            problem(item.row, "month", N_("This month is in the future."))
         numerator, denominator = _parse_count(item.numerator), _parse_count(item.denominator)
         if numerator is None:
-            problem(item.row, "numerator", "Use a whole number, 0 or more.")
+            problem(item.row, "numerator", N_("Use a whole number, 0 or more."))
         if denominator is None:
-            problem(item.row, "denominator", "Use a whole number, 0 or more.")
+            problem(item.row, "denominator", N_("Use a whole number, 0 or more."))
         if numerator is not None and denominator is not None and numerator > denominator:
-            problem(item.row, "numerator", f"The numerator ({numerator}) is larger than the denominator ({denominator}).")
+            problem(item.row, "numerator", N_("The numerator (%(numerator)s) is larger than the denominator (%(denominator)s).", numerator=numerator, denominator=denominator))
         if site is None or measure is None or month is None:
             continue
         key = (site.id, measure.id, month)
         if key in clean:
-            problem(item.row, "row", f"Duplicate of row {clean[key][2]} (same site, measure and month).")
+            problem(item.row, "row", N_("Duplicate of row %(row)s (same site, measure and month).", row=clean[key][2]))
         elif numerator is not None and denominator is not None:
             clean[key] = (numerator, denominator, item.row)
     if errors:
-        raise Invalid(errors, message=f"Nothing was imported: {len(errors)} problem(s) in {len(rows)} row(s).")
+        raise Invalid(errors, message=N_("Nothing was imported: %(errors_count)s problem(s) in %(rows_count)s row(s).", errors_count=len(errors), rows_count=len(rows)))
     return _write(db, actor, clean, source=source)
 
 
@@ -496,17 +497,17 @@ def read_csv(stream: IO[bytes], *, max_bytes: int) -> list[RowInput]:
     try:
         header = next(reader, None)
         if header is None:
-            raise Invalid({"file": ["The file is empty."]})
+            raise Invalid({"file": [N_("The file is empty.")]})
         columns = [h.strip().lower() for h in header]
         missing = [c for c in CSV_COLUMNS if c not in columns]
         unknown = [c for c in columns if c not in CSV_COLUMNS]
         if missing or unknown:
             message = []
             if missing:
-                message.append(f"missing column(s): {', '.join(missing)}")
+                message.append(N_("missing column(s): %(missing)s", missing=', '.join(missing)))
             if unknown:
-                message.append(f"unknown column(s): {', '.join(unknown)}")
-            raise Invalid({"row 1: header": [f"The header must be {','.join(CSV_COLUMNS)} ({'; '.join(message)})."]})
+                message.append(N_("unknown column(s): %(unknown)s", unknown=', '.join(unknown)))
+            raise Invalid({"row 1: header": [N_("The header must be %(csv_columns)s (%(problems)s).", csv_columns=','.join(CSV_COLUMNS), problems='; '.join(message))]})
         index = {name: columns.index(name) for name in CSV_COLUMNS}
         rows: list[RowInput] = []
         errors: dict[str, list[str]] = {}
@@ -514,18 +515,18 @@ def read_csv(stream: IO[bytes], *, max_bytes: int) -> list[RowInput]:
             if not any(v.strip() for v in values):
                 continue
             if len(values) != len(columns):
-                errors[f"row {line_number}: row"] = [f"Expected {len(columns)} values, found {len(values)}."]
+                errors[f"row {line_number}: row"] = [N_("Expected %(columns_count)s values, found %(values_count)s.", columns_count=len(columns), values_count=len(values))]
                 continue
             rows.append(RowInput(line_number, *(values[index[name]] for name in CSV_COLUMNS)))
             if len(rows) > MAX_ROWS:
-                raise Invalid({"file": [f"At most {MAX_ROWS:,} rows in one import."]})
+                raise Invalid({"file": [N_("At most %(max_rows)s rows in one import.", max_rows=MAX_ROWS)]})
         if errors:
             raise Invalid(errors)
         return rows
     except UnicodeDecodeError:
-        raise Invalid({"file": ["The file is not UTF-8 text. Save it as “CSV UTF-8” and try again."]})
+        raise Invalid({"file": [N_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")]})
     except csv.Error as exc:
-        raise Invalid({"file": [f"The file is not valid CSV: {exc}."]})
+        raise Invalid({"file": [N_("The file is not valid CSV: %(exc)s.", exc=exc)]})
 
 
 class _LimitedReader(io.RawIOBase):
@@ -540,7 +541,7 @@ class _LimitedReader(io.RawIOBase):
         chunk = self.stream.read(min(size, self.remaining + 1))
         self.remaining -= len(chunk)
         if self.remaining < 0:
-            raise Invalid({"file": [f"The file is larger than {self.max_bytes // (1024 * 1024)} MB."]})
+            raise Invalid({"file": [N_("The file is larger than %(max_bytes)s MB.", max_bytes=self.max_bytes // (1024 * 1024))]})
         return chunk
 
     def readinto(self, buffer) -> int:
@@ -552,17 +553,17 @@ class _LimitedReader(io.RawIOBase):
 def rows_from_json(payload: object) -> list[RowInput]:
     """Rows of the JSON API: {"submissions": [{"site", "measure", "month", "numerator", "denominator"}, ...]}."""
     if not isinstance(payload, dict) or not isinstance(payload.get("submissions"), list):
-        raise Invalid({"body": ['Send {"submissions": [{"site": ..., "measure": ..., "month": "YYYY-MM", '
-                                '"numerator": ..., "denominator": ...}]}.']})
+        raise Invalid({"body": [N_('Send {"submissions": [{"site": ..., "measure": ..., "month": "YYYY-MM", '
+                                '"numerator": ..., "denominator": ...}]}.')]})
     rows = []
     errors: dict[str, list[str]] = {}
     for number, item in enumerate(payload["submissions"], start=1):
         if not isinstance(item, dict):
-            errors[f"row {number}: row"] = ["Each submission is an object."]
+            errors[f"row {number}: row"] = [N_("Each submission is an object.")]
             continue
         extra = set(item) - set(CSV_COLUMNS)
         if extra:
-            errors[f"row {number}: row"] = [f"Unknown field(s): {', '.join(sorted(extra))}."]
+            errors[f"row {number}: row"] = [N_("Unknown field(s): %(extra)s.", extra=', '.join(sorted(extra)))]
         rows.append(RowInput(number, *(item.get(name) for name in CSV_COLUMNS)))
     if errors:
         raise Invalid(errors)

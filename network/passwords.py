@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from network.i18n import N_
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
@@ -31,9 +32,9 @@ def password_problems(password: str) -> list[str]:
     """What is wrong with a new password, in plain words (empty when it is acceptable)."""
     problems = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"Use at least {MIN_LENGTH} characters.")
+        problems.append(N_("Use at least %(min_length)s characters.", min_length=MIN_LENGTH))
     if len(password) > MAX_LENGTH:
-        problems.append(f"Use at most {MAX_LENGTH} characters.")
+        problems.append(N_("Use at most %(max_length)s characters.", max_length=MAX_LENGTH))
     if password and len(set(password)) < 4:
-        problems.append("Use a less repetitive password.")
+        problems.append(N_("Use a less repetitive password."))
     return problems

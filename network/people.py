@@ -19,6 +19,7 @@ from network import access, audit, outbox, passwords, tokens
 from network.roles import NETWORK_ROLES, ROLE_PRIORITY, SITE_ROLES, Role  # noqa: F401 (re-exported)
 from network.db import Base, utcnow
 from network.errors import Conflict, Invalid, NotFound
+from network.i18n import N_
 
 
 INVITATION_DAYS = 14
@@ -148,6 +149,10 @@ class CareLink(Base):
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
 
 
+#: how an invitation's status reads inside a sentence
+INVITATION_STATUS_WORDS = {"accepted": N_("accepted"), "revoked": N_("withdrawn"), "expired": N_("expired")}
+
+
 class Invitation(Base):
     __tablename__ = "invitations"
 
@@ -223,14 +228,14 @@ def site_for_manage(db: Session, actor, site_id: int) -> Site:
     access.require(actor, "site.manage")
     site = db.get(Site, site_id)
     if site is None:
-        raise NotFound("No such site.")
+        raise NotFound(N_("No such site."))
     return site
 
 
 def site_by_slug(db: Session, actor, slug: str) -> Site:
     site = db.scalar(select(Site).where(Site.slug == slug))
     if site is None or (not site.is_active and not access.can(actor, "site.manage")):
-        raise NotFound("No such site.")
+        raise NotFound(N_("No such site."))
     access.require(actor, "site.view", site)
     return site
 
@@ -268,7 +273,7 @@ def person(db: Session, actor, user_id: int) -> User:
     access.require(actor, "people.manage")
     user = db.get(User, user_id)
     if user is None:
-        raise NotFound("No such person.")
+        raise NotFound(N_("No such person."))
     return user
 
 
@@ -309,16 +314,16 @@ def normalise_email(email: str) -> str:
 def _check_name(errors: dict, field: str, value: str, *, maximum: int = 120) -> str:
     value = (value or "").strip()
     if not value:
-        errors.setdefault(field, []).append("Enter a name.")
+        errors.setdefault(field, []).append(N_("Enter a name."))
     elif len(value) > maximum:
-        errors.setdefault(field, []).append(f"Use at most {maximum} characters.")
+        errors.setdefault(field, []).append(N_("Use at most %(maximum)s characters.", maximum=maximum))
     return value
 
 
 def _check_email(errors: dict, field: str, value: str) -> str:
     value = normalise_email(value)
     if not EMAIL_RE.match(value) or len(value) > 254:
-        errors.setdefault(field, []).append("Enter an e-mail address like name@example.org.")
+        errors.setdefault(field, []).append(N_("Enter an e-mail address like name@example.org."))
     return value
 
 
@@ -326,12 +331,12 @@ def _check_role(errors: dict, role: str, site_id: int | None) -> Role | None:
     try:
         parsed = Role(role)
     except ValueError:
-        errors.setdefault("role", []).append("Choose one of the listed roles.")
+        errors.setdefault("role", []).append(N_("Choose one of the listed roles."))
         return None
     if parsed.at_site and site_id is None:
-        errors.setdefault("site", []).append("Choose the site for this role.")
+        errors.setdefault("site", []).append(N_("Choose the site for this role."))
     if not parsed.at_site and site_id is not None:
-        errors.setdefault("site", []).append("Network roles belong to no site; leave the site empty.")
+        errors.setdefault("site", []).append(N_("Network roles belong to no site; leave the site empty."))
     return parsed
 
 
@@ -401,12 +406,12 @@ def invite(db: Session, actor, *, email: str, full_name: str, role: str, site_id
     parsed_role = _check_role(errors, role, site_id)
     site = db.get(Site, site_id) if site_id is not None else None
     if site_id is not None and (site is None or not site.is_active):
-        errors.setdefault("site", []).append("Choose an active site.")
+        errors.setdefault("site", []).append(N_("Choose an active site."))
     _raise_if(errors)
     access.require(actor, "membership.grant", MembershipGrant(site, parsed_role))
     existing = user_by_email(db, email)
     if existing is not None and any(m.site_id == site_id and m.role == parsed_role for m in existing.memberships):
-        raise Invalid({"email": ["This person already holds that role there."]})
+        raise Invalid({"email": [N_("This person already holds that role there.")]})
 
     invitation = Invitation(email=email, full_name=full_name, site_id=site_id, role=parsed_role.value,
                             invited_by_id=actor.id, expires_at=utcnow() + timedelta(days=INVITATION_DAYS))
@@ -427,15 +432,15 @@ def invitation_for_token(db: Session, secret: str, token: str) -> Invitation:
     invitation_id, nonce_digest = tokens.read(secret, "invitation", token, INVITATION_DAYS * 86400)
     invitation = db.get(Invitation, invitation_id)
     if invitation is None:
-        raise Invalid({"link": ["This link is not valid. Check that you copied all of it."]})
+        raise Invalid({"link": [N_("This link is not valid. Check that you copied all of it.")]})
     if invitation.accepted_at:
-        raise Invalid({"link": ["This invitation has already been used. Sign in instead."]})
+        raise Invalid({"link": [N_("This invitation has already been used. Sign in instead.")]})
     if invitation.revoked_at:
-        raise Invalid({"link": ["This invitation was withdrawn. Ask the person who invited you."]})
+        raise Invalid({"link": [N_("This invitation was withdrawn. Ask the person who invited you.")]})
     if not tokens.same(invitation.nonce_digest, nonce_digest):
-        raise Invalid({"link": ["This link is not valid. Check that you copied all of it."]})
+        raise Invalid({"link": [N_("This link is not valid. Check that you copied all of it.")]})
     if invitation.expires_at < utcnow():
-        raise Invalid({"link": ["This invitation has expired. Ask for a new one."]})
+        raise Invalid({"link": [N_("This invitation has expired. Ask for a new one.")]})
     return invitation
 
 
@@ -449,9 +454,9 @@ def accept_invitation(db: Session, secret: str, token: str, *, password: str, pa
         if problems:
             errors["password"] = problems
         if password != password_again:
-            errors.setdefault("password_again", []).append("The two passwords differ.")
+            errors.setdefault("password_again", []).append(N_("The two passwords differ."))
     elif not passwords.verify(existing.password_hash, password):
-        errors["password"] = ["You already have an account: enter its password to add this role."]
+        errors["password"] = [N_("You already have an account: enter its password to add this role.")]
     _raise_if(errors)
 
     user = existing
@@ -475,10 +480,10 @@ def accept_invitation(db: Session, secret: str, token: str, *, password: str, pa
 def revoke_invitation(db: Session, actor, invitation_id: int) -> Invitation:
     invitation = db.get(Invitation, invitation_id)
     if invitation is None:
-        raise NotFound("No such invitation.")
+        raise NotFound(N_("No such invitation."))
     access.require(actor, "membership.grant", MembershipGrant(invitation.site, Role(invitation.role)))
     if invitation.status != "pending":
-        raise Conflict(f"This invitation is already {invitation.status}.")
+        raise Conflict(N_("This invitation is already %(status)s.", status=INVITATION_STATUS_WORDS.get(invitation.status, invitation.status)))
     invitation.revoked_at = utcnow()
     invitation.nonce_digest = None
     audit.record(db, actor, "invitation.revoke", invitation, site_id=invitation.site_id)
@@ -507,13 +512,13 @@ def reset_for_token(db: Session, secret: str, token: str) -> PasswordReset:
     reset_id, nonce_digest = tokens.read(secret, "reset", token, RESET_HOURS * 3600)
     reset = db.get(PasswordReset, reset_id)
     if reset is None:
-        raise Invalid({"link": ["This link is not valid. Check that you copied all of it."]})
+        raise Invalid({"link": [N_("This link is not valid. Check that you copied all of it.")]})
     if reset.used_at:
-        raise Invalid({"link": ["This link has already been used. Ask for a new one."]})
+        raise Invalid({"link": [N_("This link has already been used. Ask for a new one.")]})
     if not tokens.same(reset.nonce_digest, nonce_digest):
-        raise Invalid({"link": ["This link is not valid. Check that you copied all of it."]})
+        raise Invalid({"link": [N_("This link is not valid. Check that you copied all of it.")]})
     if reset.expires_at < utcnow():
-        raise Invalid({"link": ["This link has expired. Ask for a new one."]})
+        raise Invalid({"link": [N_("This link has expired. Ask for a new one.")]})
     return reset
 
 
@@ -524,7 +529,7 @@ def reset_password(db: Session, secret: str, token: str, *, password: str, passw
     if problems:
         errors["password"] = problems
     if password != password_again:
-        errors.setdefault("password_again", []).append("The two passwords differ.")
+        errors.setdefault("password_again", []).append(N_("The two passwords differ."))
     _raise_if(errors)
     user = db.get(User, reset.user_id)
     user.password_hash = passwords.hash_password(password)
@@ -547,24 +552,24 @@ def update_profile(db: Session, actor, user_id: int, *, full_name: str, name_dis
                    offers: str | None = None) -> User:
     user = db.get(User, user_id)
     if user is None:
-        raise NotFound("No such person.")
+        raise NotFound(N_("No such person."))
     access.require(actor, "profile.edit", user)
     errors: dict[str, list[str]] = {}
     full_name = _check_name(errors, "full_name", full_name)
     if name_display not in NAME_DISPLAYS:
-        errors["name_display"] = ["Choose full name or first name only."]
+        errors["name_display"] = [N_("Choose full name or first name only.")]
     pronouns = (pronouns or "").strip()
     if len(pronouns) > 40:
-        errors["pronouns"] = ["Use at most 40 characters."]
+        errors["pronouns"] = [N_("Use at most 40 characters.")]
     bio = (bio or "").strip()
     if len(bio) > 2000:
-        errors["bio"] = ["Use at most 2,000 characters."]
+        errors["bio"] = [N_("Use at most 2,000 characters.")]
     unknown = [r for r in profile_roles if r not in {role.value for role in Role}]
     if unknown:
-        errors["profile_roles"] = ["Choose roles from the list."]
+        errors["profile_roles"] = [N_("Choose roles from the list.")]
     offers = (offers if offers is not None else user.offers or "").strip()
     if len(offers) > 300:
-        errors["offers"] = ["Use at most 300 characters."]
+        errors["offers"] = [N_("Use at most 300 characters.")]
     _raise_if(errors)
     if in_directory is not None:
         user.in_directory = bool(in_directory)
@@ -590,12 +595,12 @@ def create_site(db: Session, actor, *, name: str, slug: str, city: str = "") -> 
     name = _check_name(errors, "name", name)
     slug = (slug or "").strip().lower()
     if not SLUG_RE.match(slug):
-        errors["slug"] = ["Use 1–40 lower-case letters, digits and hyphens, e.g. riverside-childrens."]
+        errors["slug"] = [N_("Use 1–40 lower-case letters, digits and hyphens, e.g. riverside-childrens.")]
     elif db.scalar(select(Site.id).where(Site.slug == slug)):
-        errors["slug"] = ["Another site already uses this short name."]
+        errors["slug"] = [N_("Another site already uses this short name.")]
     city = (city or "").strip()
     if len(city) > 80:
-        errors["city"] = ["Use at most 80 characters."]
+        errors["city"] = [N_("Use at most 80 characters.")]
     _raise_if(errors)
     code = (db.scalar(select(func.max(Site.code))) or 0) + 1
     site = Site(name=name, slug=slug, city=city, code=code)
@@ -610,12 +615,12 @@ def update_site(db: Session, actor, site_id: int, *, name: str, city: str, is_ac
     access.require(actor, "site.manage")
     site = db.get(Site, site_id)
     if site is None:
-        raise NotFound("No such site.")
+        raise NotFound(N_("No such site."))
     errors: dict[str, list[str]] = {}
     name = _check_name(errors, "name", name)
     city = (city or "").strip()
     if len(city) > 80:
-        errors["city"] = ["Use at most 80 characters."]
+        errors["city"] = [N_("Use at most 80 characters.")]
     _raise_if(errors)
     changes = {k: [getattr(site, k), v] for k, v in (("name", name), ("city", city), ("is_active", is_active))
                if getattr(site, k) != v}
@@ -661,14 +666,14 @@ def add_membership(db: Session, actor, *, user_id: int, role: str, site_id: int 
     parsed = _check_role(errors, role, site_id)
     user = db.get(User, user_id)
     if user is None:
-        raise NotFound("No such person.")
+        raise NotFound(N_("No such person."))
     site = db.get(Site, site_id) if site_id is not None else None
     if site_id is not None and (site is None or not site.is_active):
-        errors.setdefault("site", []).append("Choose an active site.")
+        errors.setdefault("site", []).append(N_("Choose an active site."))
     _raise_if(errors)
     access.require(actor, "membership.grant", MembershipGrant(site, parsed))
     if any(m.site_id == site_id and m.role == parsed.value for m in user.memberships):
-        raise Invalid({"role": ["This person already holds that role there."]})
+        raise Invalid({"role": [N_("This person already holds that role there.")]})
     membership = _add_membership(db, user, site_id, parsed)
     audit.record(db, actor, "membership.add", membership, site_id=site_id, user_id=user.id, role=parsed.value)
     db.commit()
@@ -678,7 +683,7 @@ def add_membership(db: Session, actor, *, user_id: int, role: str, site_id: int 
 def _membership_for_change(db: Session, actor, membership_id: int) -> Membership:
     membership = db.get(Membership, membership_id)
     if membership is None or membership.ended_at is not None:
-        raise NotFound("No such membership.")
+        raise NotFound(N_("No such membership."))
     access.require(actor, "membership.grant", MembershipGrant(membership.site, Role(membership.role)))
     return membership
 
@@ -689,7 +694,7 @@ def end_membership(db: Session, actor, membership_id: int) -> Membership:
         remaining = db.scalar(select(func.count(Membership.id)).where(
             Membership.role == Role.NETWORK_LEADER.value, Membership.ended_at.is_(None)))
         if remaining <= 1:
-            raise Conflict("The network needs at least one leader; appoint another first.")
+            raise Conflict(N_("The network needs at least one leader; appoint another first."))
     membership.ended_at = utcnow()
     db.flush()
     db.expire(membership.user, ["memberships"])
@@ -702,7 +707,7 @@ def end_membership(db: Session, actor, membership_id: int) -> Membership:
 def set_data_steward(db: Session, actor, membership_id: int, steward: bool) -> Membership:
     membership = _membership_for_change(db, actor, membership_id)
     if membership.role != Role.CLINICIAN.value:
-        raise Invalid({"data_steward": ["Only a clinician's membership carries the data-steward right."]})
+        raise Invalid({"data_steward": [N_("Only a clinician's membership carries the data-steward right.")]})
     if membership.data_steward != steward:
         membership.data_steward = steward
         audit.record(db, actor, "membership.data_steward", membership, site_id=membership.site_id,
@@ -715,9 +720,9 @@ def set_user_active(db: Session, actor, user_id: int, active: bool) -> User:
     access.require(actor, "people.manage")
     user = db.get(User, user_id)
     if user is None:
-        raise NotFound("No such person.")
+        raise NotFound(N_("No such person."))
     if user.id == actor.id and not active:
-        raise Conflict("You cannot deactivate your own account here.")
+        raise Conflict(N_("You cannot deactivate your own account here."))
     if user.is_active != active:
         user.is_active = active
         user.session_version += 1
@@ -729,18 +734,18 @@ def set_user_active(db: Session, actor, user_id: int, active: bool) -> User:
 def link_parent(db: Session, actor, *, parent_id: int, patient_id: int) -> CareLink:
     parent, patient = db.get(User, parent_id), db.get(User, patient_id)
     if parent is None or patient is None:
-        raise NotFound("No such person.")
+        raise NotFound(N_("No such person."))
     access.require(actor, "carelink.manage", patient)
     errors: dict[str, list[str]] = {}
     if not parent.has_role(Role.PARENT):
-        errors["parent"] = ["Choose someone who holds the parent role."]
+        errors["parent"] = [N_("Choose someone who holds the parent role.")]
     if not patient.has_role(Role.PATIENT):
-        errors["patient"] = ["Choose someone who holds the patient role."]
+        errors["patient"] = [N_("Choose someone who holds the patient role.")]
     if parent_id == patient_id:
-        errors["patient"] = ["A person cannot be linked to themselves."]
+        errors["patient"] = [N_("A person cannot be linked to themselves.")]
     _raise_if(errors)
     if db.scalar(select(CareLink.id).where(CareLink.parent_id == parent_id, CareLink.patient_id == patient_id)):
-        raise Invalid({"patient": ["These two are already linked."]})
+        raise Invalid({"patient": [N_("These two are already linked.")]})
     link = CareLink(parent_id=parent_id, patient_id=patient_id)
     db.add(link)
     db.flush()
@@ -752,7 +757,7 @@ def link_parent(db: Session, actor, *, parent_id: int, patient_id: int) -> CareL
 def unlink_parent(db: Session, actor, link_id: int) -> None:
     link = db.get(CareLink, link_id)
     if link is None:
-        raise NotFound("No such link.")
+        raise NotFound(N_("No such link."))
     access.require(actor, "carelink.manage", link.patient)
     audit.record(db, actor, "carelink.remove", link, parent_id=link.parent_id, patient_id=link.patient_id)
     db.delete(link)
@@ -776,12 +781,12 @@ def acting_role(actor, requested: str | None = None, *, allowed=None) -> str:
     if requested:
         if requested in {role.value for role in held}:
             return requested
-        raise Invalid({"acting_role": ["Choose one of the roles you hold."]})
+        raise Invalid({"acting_role": [N_("Choose one of the roles you hold.")]})
     return held[0].value if held else ""
 
 
 def set_locale(db: Session, actor, locale: str) -> None:
     if locale not in ("en", "es"):
-        raise Invalid({"language": ["Choose English or Español."]})
+        raise Invalid({"language": [N_("Choose English or Español.")]})
     actor.locale = locale
     db.commit()

@@ -24,6 +24,7 @@ from network import access, audit, notifications, outbox, usage
 from network.db import Base, utcnow
 from network.errors import Conflict, Forbidden, Invalid, NotFound
 from network.people import User, acting_role
+from network.i18n import N_
 
 MAX_TITLE = 160
 MAX_DESCRIPTION = 20_000
@@ -262,7 +263,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid({"timezone": ["Choose a time zone from the list, e.g. Europe/London."]})
+        raise Invalid({"timezone": [N_("Choose a time zone from the list, e.g. Europe/London.")]})
 
 
 @dataclass
@@ -279,22 +280,22 @@ class SessionFields:
 def _check_session(fields: SessionFields) -> tuple[datetime, datetime]:
     errors: dict[str, list[str]] = {}
     if not (fields.title or "").strip() or len(fields.title) > MAX_TITLE:
-        errors["title"] = [f"Give the session a title (at most {MAX_TITLE} characters)."]
+        errors["title"] = [N_("Give the session a title (at most %(max_title)s characters).", max_title=MAX_TITLE)]
     if len(fields.description or "") > MAX_DESCRIPTION:
-        errors["description"] = [f"Use at most {MAX_DESCRIPTION:,} characters."]
+        errors["description"] = [N_("Use at most %(max_description)s characters.", max_description=MAX_DESCRIPTION)]
     if not 10 <= (fields.minutes or 0) <= 12 * 60:
-        errors["minutes"] = ["A session lasts between 10 minutes and 12 hours."]
+        errors["minutes"] = [N_("A session lasts between 10 minutes and 12 hours.")]
     if fields.capacity is not None and not 1 <= fields.capacity <= 100_000:
-        errors["capacity"] = ["Give a capacity of at least 1, or leave it empty for no limit."]
+        errors["capacity"] = [N_("Give a capacity of at least 1, or leave it empty for no limit.")]
     if fields.video_url and not re.match(r"^https://[^\s<>\"']+$", fields.video_url):
-        errors["video_url"] = ["Give an https:// link, or leave it empty."]
+        errors["video_url"] = [N_("Give an https:// link, or leave it empty.")]
     try:
         tz = zone(fields.timezone)
     except Invalid as error:
         errors.update(error.field_errors)
         tz = timezone.utc
     if fields.starts_local is None:
-        errors["starts_local"] = ["Give the start date and time."]
+        errors["starts_local"] = [N_("Give the start date and time.")]
     if errors:
         raise Invalid(errors)
     starts = fields.starts_local.replace(tzinfo=tz).astimezone(timezone.utc)
@@ -333,7 +334,7 @@ def add_facilitator(db: Session, actor, session_id: int, user: User) -> None:
     session = get(db, actor, session_id)
     access.require(actor, "session.manage", session)
     if user.id in session.facilitator_ids:
-        raise Invalid({"email": ["Already a facilitator."]})
+        raise Invalid({"email": [N_("Already a facilitator.")]})
     db.add(SessionFacilitator(session_id=session.id, user_id=user.id))
     audit.record(db, actor, "session.facilitator_add", session, user_id=user.id)
     db.commit()
@@ -346,14 +347,14 @@ def add_module(db: Session, actor, session_id: int, *, title: str, description: 
     access.require(actor, "session.manage", session)
     errors: dict[str, list[str]] = {}
     if not (title or "").strip() or len(title) > MAX_TITLE:
-        errors["title"] = ["Give the module a title."]
+        errors["title"] = [N_("Give the module a title.")]
     if not 1 <= (minutes or 0) <= 600:
-        errors["minutes"] = ["Give the module between 1 and 600 minutes."]
+        errors["minutes"] = [N_("Give the module between 1 and 600 minutes.")]
     for user, role in presenters:
         try:
             acting_role(user, role)
         except Invalid:
-            errors["presenters"] = [f"{user.shown_name} does not hold the role {role}."]
+            errors["presenters"] = [N_("%(shown_name)s does not hold the role %(role)s.", shown_name=user.shown_name, role=role)]
     if errors:
         raise Invalid(errors)
     position = (db.scalar(select(func.max(AgendaModule.position)).where(AgendaModule.session_id == session.id)) or 0) + 1
@@ -372,7 +373,7 @@ def add_module(db: Session, actor, session_id: int, *, title: str, description: 
 def get(db: Session, actor, session_id: int) -> LearningSession:
     session = db.get(LearningSession, session_id)
     if session is None:
-        raise NotFound("No such session.")
+        raise NotFound(N_("No such session."))
     access.require(actor, "session.view", session)
     return session
 
@@ -380,7 +381,7 @@ def get(db: Session, actor, session_id: int) -> LearningSession:
 def by_slug(db: Session, actor, slug: str) -> LearningSession:
     session = db.scalar(select(LearningSession).where(LearningSession.slug == slug))
     if session is None:
-        raise NotFound("No such session.")
+        raise NotFound(N_("No such session."))
     access.require(actor, "session.view", session)
     return session
 
@@ -415,12 +416,12 @@ def register(db: Session, actor, session_id: int, *, role: str | None = None) ->
     session = get(db, actor, session_id)
     access.require(actor, "session.register", session)
     if session.is_past():
-        raise Conflict("This session is over.")
+        raise Conflict(N_("This session is over."))
     role = acting_role(actor, role)
     row = registration_of(db, actor, session)
     if row is not None and row.status != RegistrationStatus.CANCELLED:
-        raise Conflict("You are already registered." if row.status == RegistrationStatus.REGISTERED
-                       else "You are already on the waitlist.")
+        raise Conflict(N_("You are already registered.") if row.status == RegistrationStatus.REGISTERED
+                       else N_("You are already on the waitlist."))
     full = session.capacity is not None and registered_count(db, session) >= session.capacity
     status = (RegistrationStatus.WAITLISTED if full else RegistrationStatus.REGISTERED).value
     if row is None:
@@ -438,7 +439,7 @@ def cancel(db: Session, actor, session_id: int) -> None:
     session = get(db, actor, session_id)
     row = registration_of(db, actor, session)
     if row is None or row.status == RegistrationStatus.CANCELLED:
-        raise NotFound("You are not registered.")
+        raise NotFound(N_("You are not registered."))
     row.status = RegistrationStatus.CANCELLED.value
     audit.record(db, actor, "session.cancel", session)
     db.commit()
@@ -488,7 +489,7 @@ def send_reminders(db: Session, *, now: datetime | None = None, within: timedelt
                          body=(f"Hello {row.user.shown_name},\n\n“{session.title}” starts "
                                f"{local:%A %d %B at %H:%M} ({session.timezone}).\n{link_for(session)}\n"))
             sent += 1
-        notifications.notify(db, [row.user_id], "session_reminder", f"“{session.title}” starts soon.",
+        notifications.notify(db, [row.user_id], "session_reminder", N_("“%(title)s” starts soon.", title=session.title),
                              f"/sessions/{session.slug}", already_mailed=True)  # the reminder e-mail went already
         row.reminded_at = now
     db.commit()
@@ -533,19 +534,19 @@ def check_room(db: Session, actor, session: LearningSession, room: str = MAIN_RO
     access.require(actor, "session.join", RoomEntry(
         session, registration is not None and registration.status == RegistrationStatus.REGISTERED))
     if restriction(db, session.id, actor.id) == "removed":
-        raise Forbidden("A facilitator removed you from this session.")
+        raise Forbidden(N_("A facilitator removed you from this session."))
     if write and restriction(db, session.id, actor.id) == "muted":
-        raise Forbidden("A facilitator muted you; you can still read along.")
+        raise Forbidden(N_("A facilitator muted you; you can still read along."))
     if room == MAIN_ROOM:
         return None
     match = re.fullmatch(r"breakout-(\d+)", room or "")
     breakout = db.get(Breakout, int(match.group(1))) if match else None
     if breakout is None or breakout.session_id != session.id:
-        raise NotFound("No such room.")
+        raise NotFound(N_("No such room."))
     if not breakout.is_open and actor.id not in session.facilitator_ids:
-        raise Forbidden("This breakout is closed.")
+        raise Forbidden(N_("This breakout is closed."))
     if breakout.roles and actor.id not in session.facilitator_ids and participant_role(db, actor, session) not in breakout.roles:
-        raise Forbidden("This breakout is for other roles.")
+        raise Forbidden(N_("This breakout is for other roles."))
     return breakout
 
 
@@ -599,16 +600,16 @@ def events_after(db: Session, actor, session: LearningSession, room: str, after_
 
 def _text(value, field: str, maximum: int = MAX_MESSAGE) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise Invalid({field: ["Write something first."]})
+        raise Invalid({field: [N_("Write something first.")]})
     value = value.strip()
     if len(value) > maximum:
-        raise Invalid({field: [f"Keep it under {maximum:,} characters."]})
+        raise Invalid({field: [N_("Keep it under %(maximum)s characters.", maximum=maximum)]})
     return value
 
 
 def _client_id(value) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value):
-        raise Invalid({"client_id": ["Each event needs a client id (1–64 letters, digits, . _ : -)."]})
+        raise Invalid({"client_id": [N_("Each event needs a client id (1–64 letters, digits, . _ : -).")]})
     return value
 
 
@@ -625,7 +626,7 @@ class RateLimiter:
         while hits and now - hits[0] > self.seconds:
             hits.popleft()
         if len(hits) >= self.count:
-            raise Invalid({"rate": [f"Slow down: at most {self.count} messages in {self.seconds:g} seconds."]})
+            raise Invalid({"rate": [N_("Slow down: at most %(count)s messages in %(seconds)s seconds.", count=self.count, seconds=self.seconds)]})
         hits.append(now)
 
 
@@ -643,7 +644,7 @@ def ask(db: Session, actor, session: LearningSession, *, body, client_id, anonym
 def _question(db: Session, session: LearningSession, question_id) -> RoomEvent:
     question = db.get(RoomEvent, question_id) if isinstance(question_id, int) else None
     if question is None or question.session_id != session.id or question.kind != "question":
-        raise NotFound("No such question.")
+        raise NotFound(N_("No such question."))
     return question
 
 
@@ -658,7 +659,7 @@ def upvote(db: Session, actor, session: LearningSession, *, question_id, client_
         with db.begin_nested():
             db.add(QuestionVote(question_id=question.id, user_id=actor.id))
     except IntegrityError:
-        raise Conflict("You already upvoted this question.")
+        raise Conflict(N_("You already upvoted this question."))
     votes = db.scalar(select(func.count(QuestionVote.id)).where(QuestionVote.question_id == question.id))
     return record(db, actor, session, "upvote", data={"question_id": question.id, "votes": votes}, client_id=client_id)
 
@@ -673,7 +674,7 @@ def open_poll(db: Session, actor, session: LearningSession, *, question, options
     access.require(actor, "session.facilitate", session)
     question = _text(question, "question", 300)
     if not isinstance(options, list) or not 2 <= len(options) <= MAX_POLL_OPTIONS:
-        raise Invalid({"options": [f"Give 2 to {MAX_POLL_OPTIONS} options."]})
+        raise Invalid({"options": [N_("Give 2 to %(max_poll_options)s options.", max_poll_options=MAX_POLL_OPTIONS)]})
     options = [_text(o, "options", 120) for o in options]
     client_id = _client_id(client_id)
     existing = db.scalar(select(RoomEvent).where(RoomEvent.author_id == actor.id, RoomEvent.client_id == client_id))
@@ -697,7 +698,7 @@ def poll_counts(db: Session, poll: Poll) -> list[int]:
 def _poll(db: Session, session: LearningSession, poll_id) -> Poll:
     poll = db.get(Poll, poll_id) if isinstance(poll_id, int) else None
     if poll is None or poll.session_id != session.id:
-        raise NotFound("No such poll.")
+        raise NotFound(N_("No such poll."))
     return poll
 
 
@@ -709,15 +710,15 @@ def vote(db: Session, actor, session: LearningSession, *, poll_id, option, clien
     if existing is not None:
         return existing, False
     if not poll.is_open:
-        raise Conflict("This poll is closed.")
+        raise Conflict(N_("This poll is closed."))
     if not isinstance(option, int) or not 0 <= option < len(poll.options):
-        raise Invalid({"option": ["Choose one of the poll's options."]})
+        raise Invalid({"option": [N_("Choose one of the poll's options.")]})
     try:
         with db.begin_nested():
             db.add(PollVote(poll_id=poll.id, user_id=actor.id, option=option,
                             acting_role=participant_role(db, actor, session)))
     except IntegrityError:
-        raise Conflict("You have already voted in this poll.")
+        raise Conflict(N_("You have already voted in this poll."))
     return record(db, actor, session, "vote", data={"poll_id": poll.id, "counts": poll_counts(db, poll)},
                   client_id=client_id)
 
@@ -726,7 +727,7 @@ def close_poll(db: Session, actor, session: LearningSession, *, poll_id, client_
     access.require(actor, "session.facilitate", session)
     poll = _poll(db, session, poll_id)
     if not poll.is_open:
-        raise Conflict("This poll is already closed.")
+        raise Conflict(N_("This poll is already closed."))
     poll.is_open = False
     return record(db, actor, session, "poll_close", data={"poll_id": poll.id, "counts": poll_counts(db, poll)},
                   client_id=_client_id(client_id))
@@ -761,7 +762,7 @@ def advance_agenda(db: Session, actor, session: LearningSession, *, module_id, c
     access.require(actor, "session.facilitate", session)
     module = db.get(AgendaModule, module_id) if isinstance(module_id, int) else None
     if module is None or module.session_id != session.id:
-        raise NotFound("No such module.")
+        raise NotFound(N_("No such module."))
     session.current_module_id = module.id
     return record(db, actor, session, "agenda", body=module.title, data={"module_id": module.id},
                   client_id=_client_id(client_id))
@@ -770,7 +771,7 @@ def advance_agenda(db: Session, actor, session: LearningSession, *, module_id, c
 def _event_in_session(db: Session, session: LearningSession, event_id) -> RoomEvent:
     event = db.get(RoomEvent, event_id) if isinstance(event_id, int) else None
     if event is None or event.session_id != session.id:
-        raise NotFound("No such message.")
+        raise NotFound(N_("No such message."))
     return event
 
 
@@ -793,9 +794,9 @@ def restrict(db: Session, actor, session: LearningSession, *, user_id, kind: str
     """Mute (read only) or remove (cut off at once) a participant; "unmute" lifts a mute."""
     access.require(actor, "session.facilitate", session)
     if not isinstance(user_id, int) or db.get(User, user_id) is None:
-        raise NotFound("No such participant.")
+        raise NotFound(N_("No such participant."))
     if user_id in session.facilitator_ids:
-        raise Invalid({"user_id": ["Facilitators cannot be muted or removed."]})
+        raise Invalid({"user_id": [N_("Facilitators cannot be muted or removed.")]})
     row = db.scalar(select(RoomRestriction).where(RoomRestriction.session_id == session.id,
                                                   RoomRestriction.user_id == user_id))
     if kind == "unmute":
@@ -807,7 +808,7 @@ def restrict(db: Session, actor, session: LearningSession, *, user_id, kind: str
             db.add(row)
         row.kind = kind
     else:
-        raise Invalid({"kind": ["Choose mute, unmute or remove."]})
+        raise Invalid({"kind": [N_("Choose mute, unmute or remove.")]})
     audit.record(db, actor, f"room.{kind}", None, session_id=session.id, user_id=user_id)
     return record(db, actor, session, {"muted": "mute", "removed": "remove_participant"}.get(kind, kind),
                   data={"user_id": user_id}, client_id=_client_id(client_id))
@@ -818,7 +819,7 @@ def open_breakout(db: Session, actor, session: LearningSession, *, name, roles, 
     name = _text(name, "name", 80)
     allowed = {"patient", "parent", "clinician", "site_lead", "network_leader", "moderator"}
     if not isinstance(roles, list) or any(r not in allowed for r in roles):
-        raise Invalid({"roles": ["Choose roles from the list (or none, for everyone)."]})
+        raise Invalid({"roles": [N_("Choose roles from the list (or none, for everyone).")]})
     client_id = _client_id(client_id)
     existing = db.scalar(select(RoomEvent).where(RoomEvent.author_id == actor.id, RoomEvent.client_id == client_id))
     if existing is not None:
@@ -835,7 +836,7 @@ def close_breakout(db: Session, actor, session: LearningSession, *, breakout_id,
     access.require(actor, "session.facilitate", session)
     breakout = db.get(Breakout, breakout_id) if isinstance(breakout_id, int) else None
     if breakout is None or breakout.session_id != session.id:
-        raise NotFound("No such breakout.")
+        raise NotFound(N_("No such breakout."))
     breakout.is_open = False
     return record(db, actor, session, "breakout_close", data={"breakout_id": breakout.id, "room": breakout.room},
                   client_id=_client_id(client_id))
@@ -943,7 +944,7 @@ def transcript_markdown(t: Transcript, author_name) -> str:
         for q in t.questions:
             who = "anonymous" if q["anonymous"] else author_name(q["event"])
             lines.append(f"- {q['event'].body} — *{who}*, {q['votes']} upvotes"
-                         f"{' (answered)' if q['answered'] else ''}")
+                         f"{N_(' (answered)') if q['answered'] else ''}")
         lines.append("")
     if t.polls:
         lines += ["## Polls", ""]

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from network.i18n import N_, Text
+
 __all__ = [
     "SPCResult",
     "MDCResult",
@@ -1015,16 +1017,24 @@ def _mdc_group(y: np.ndarray, fix_after: int | None, screen: bool) -> dict[str, 
 # --------------------------------------------------------------------------------------------------
 
 
+def _unit(unit: str) -> Text:
+    return N_("month") if unit == "month" else Text(unit)
+
+
+def _units(unit: str) -> Text:
+    return N_("months") if unit == "month" else Text(f"{unit}s")
+
+
 def _label(i: int, labels: Sequence[str] | None, unit: str) -> str:
-    return str(labels[i]) if labels is not None else f"{unit} {i + 1}"
+    return str(labels[i]) if labels is not None else N_("%(unit)s %(number)s", unit=_unit(unit), number=i + 1)
 
 
 def _span(a: int, b: int, labels: Sequence[str] | None, unit: str) -> str:
     if a == b:
         return _label(a, labels, unit)
     if labels is not None:
-        return f"{labels[a]} to {labels[b]}"
-    return f"{unit}s {a + 1} to {b + 1}"
+        return N_("%(first)s to %(last)s", first=str(labels[a]), last=str(labels[b]))
+    return N_("%(units)s %(first)s to %(last)s", units=_units(unit), first=a + 1, last=b + 1)
 
 
 def _verdict(sign: int, direction: str) -> str:
@@ -1032,7 +1042,7 @@ def _verdict(sign: int, direction: str) -> str:
     better = _IMPROVEMENT.get(direction, 0)
     if better == 0 or sign == 0:
         return ""
-    return " (an improvement)" if sign == better else " (a concern)"
+    return N_(" (an improvement)") if sign == better else N_(" (a concern)")
 
 
 def _longest_run_span(y: np.ndarray, cl: np.ndarray, idx: np.ndarray) -> tuple[int, int, int, int]:
@@ -1060,30 +1070,32 @@ def _explain_anhoej(result: SPCResult, direction: str, labels: Sequence[str] | N
             continue
         if result.longest_run[first] > result.longest_run_max[first]:
             a, b, length, sign = _longest_run_span(result.y, result.cl, idx)
-            where = "above" if sign > 0 else "below"
-            sentences.append(
-                f"{length} {unit}s in a row {where} the centre line — a shift "
-                f"({_span(a, b, labels, unit)}){_verdict(sign, direction)}"
-            )
+            template = (N_("%(length)s %(units)s in a row above the centre line — a shift (%(span)s)%(verdict)s")
+                        if sign > 0 else
+                        N_("%(length)s %(units)s in a row below the centre line — a shift (%(span)s)%(verdict)s"))
+            sentences.append(Text(template.template, length=length, units=_units(unit),
+                                  span=_span(a, b, labels, unit), verdict=_verdict(sign, direction)))
         if result.n_crossings[first] < result.n_crossings_min[first]:
-            sentences.append(
-                f"fewer crossings of the centre line than expected ({int(result.n_crossings[first])}, "
-                f"expected at least {int(result.n_crossings_min[first])}) — a sign of a shift or trend"
-            )
+            sentences.append(N_("fewer crossings of the centre line than expected (%(crossings)s, expected at least "
+                                "%(minimum)s) — a sign of a shift or trend", crossings=int(result.n_crossings[first]),
+                                minimum=int(result.n_crossings_min[first])))
     outside = np.flatnonzero(result.sigma_signal)
     for sign in (1, -1):
         points = [int(i) for i in outside if (result.y[i] > result.ucl[i]) == (sign > 0)]
         if not points:
             continue
-        where = "above the upper" if sign > 0 else "below the lower"
         spans = _spans(points, labels, unit)
         if len(points) == 1:
             subject = spans[0]
         else:
-            shown = ", ".join(spans[:_MAX_SPANS]) + (f" and {len(spans) - _MAX_SPANS} more"
-                                                     if len(spans) > _MAX_SPANS else "")
-            subject = f"{len(points)} {unit}s ({shown})"
-        sentences.append(f"{subject} outside the control limits ({where} limit){_verdict(sign, direction)}")
+            listed = {f"span{k}": span for k, span in enumerate(spans[:_MAX_SPANS])}
+            shown = Text(", ".join(f"%({k})s" for k in listed), **listed)
+            if len(spans) > _MAX_SPANS:
+                shown = N_("%(spans)s and %(more)s more", spans=shown, more=len(spans) - _MAX_SPANS)
+            subject = N_("%(count)s %(units)s (%(spans)s)", count=len(points), units=_units(unit), spans=shown)
+        template = (N_("%(subject)s outside the control limits (above the upper limit)%(verdict)s") if sign > 0 else
+                    N_("%(subject)s outside the control limits (below the lower limit)%(verdict)s"))
+        sentences.append(Text(template.template, subject=subject, verdict=_verdict(sign, direction)))
     return sentences
 
 
@@ -1101,19 +1113,19 @@ def _spans(points: list[int], labels: Sequence[str] | None, unit: str) -> list[s
 
 
 _MDC_PHRASES = {
-    "Above UCL": "above the upper process limit",
-    "Below LCL": "below the lower process limit",
-    "7 Point Trend (Increasing)": "part of a run of 7 or more points each higher than the last — a trend",
-    "7 Point Trend (Decreasing)": "part of a run of 7 or more points each lower than the last — a trend",
-    "2 in 3 Above CL": "2 of 3 points close to the upper process limit",
-    "2 in 3 Below CL": "2 of 3 points close to the lower process limit",
-    "7 Points Above CL": "part of a run of 7 or more points above the mean — a shift",
-    "7 Points Below CL": "part of a run of 7 or more points below the mean — a shift",
+    "Above UCL": N_("above the upper process limit"),
+    "Below LCL": N_("below the lower process limit"),
+    "7 Point Trend (Increasing)": N_("part of a run of 7 or more points each higher than the last — a trend"),
+    "7 Point Trend (Decreasing)": N_("part of a run of 7 or more points each lower than the last — a trend"),
+    "2 in 3 Above CL": N_("2 of 3 points close to the upper process limit"),
+    "2 in 3 Below CL": N_("2 of 3 points close to the lower process limit"),
+    "7 Points Above CL": N_("part of a run of 7 or more points above the mean — a shift"),
+    "7 Points Below CL": N_("part of a run of 7 or more points below the mean — a shift"),
 }
 _ASSURANCE_PHRASES = {
-    "consistent_pass": "the target will be met consistently",
-    "consistent_fail": "the target will not be met without a change to the process",
-    "inconsistent": "the target will be met only some of the time",
+    "consistent_pass": N_("the target will be met consistently"),
+    "consistent_fail": N_("the target will not be met without a change to the process"),
+    "inconsistent": N_("the target will be met only some of the time"),
 }
 
 
@@ -1130,7 +1142,8 @@ def _explain_mdc(result: MDCResult, direction: str, labels: Sequence[str] | None
         if t != "Common Cause":
             sign = 1 if ("Above" in t or "Increasing" in t) else -1
             what = _MDC_PHRASES[t]
-            sentences.append(f"{_span(i, j, labels, unit)}: {what}{_verdict(sign, direction)}")
+            sentences.append(N_("%(span)s: %(what)s%(verdict)s", span=_span(i, j, labels, unit), what=what,
+                                verdict=_verdict(sign, direction)))
         i = j + 1
     if result.assurance_type is not None:
         sentences.append(_ASSURANCE_PHRASES[result.assurance_type])

@@ -13,6 +13,7 @@ import secrets
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from network.errors import Invalid
+from network.i18n import N_
 
 
 def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
@@ -34,11 +35,11 @@ def read(secret: str, purpose: str, token: str, max_age_seconds: int) -> tuple[i
     try:
         data = _serializer(secret, purpose).loads(token, max_age=max_age_seconds)
     except SignatureExpired:
-        raise Invalid({"link": ["This link has expired. Ask for a new one."]})
+        raise Invalid({"link": [N_("This link has expired. Ask for a new one.")]})
     except BadSignature:
-        raise Invalid({"link": ["This link is not valid. Check that you copied all of it."]})
+        raise Invalid({"link": [N_("This link is not valid. Check that you copied all of it.")]})
     if not isinstance(data, dict) or not isinstance(data.get("id"), int) or not isinstance(data.get("n"), str):
-        raise Invalid({"link": ["This link is not valid. Check that you copied all of it."]})
+        raise Invalid({"link": [N_("This link is not valid. Check that you copied all of it.")]})
     return data["id"], digest(data["n"])
 
 

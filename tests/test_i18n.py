@@ -2,7 +2,8 @@
 
 The compiled catalogs (.mo) are not committed: `make run` / `make test` build them, and the session
 fixture below compiles any that are missing or older than their .po, so `pytest` alone works too.
-Extraction (the same command as in the report / README):
+Extraction (the same command as in the report / README; babel.cfg adds the `N_` keyword for network/ and
+content/, whose domain sentences are marked with network.i18n.N_):
     pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
     pybabel update -i app/translations/messages.pot -d app/translations
 """
@@ -23,7 +24,7 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATIONS = ROOT / "app" / "translations"
 SPANISH_PO = TRANSLATIONS / "es" / "LC_MESSAGES" / "messages.po"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}  # + babel.cfg's N_
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]")
 
 
@@ -96,23 +97,66 @@ def test_every_placeholder_survives_translation(spanish):
     assert not problems, problems[:10]
 
 
+def _extracted() -> dict[str, set[str]]:
+    """Message ids in the code, by top-level directory, extracted with babel.cfg's own mapping and options."""
+    from babel.messages.frontend import parse_mapping_cfg
+
+    with (ROOT / "babel.cfg").open() as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    found: dict[str, set[str]] = {}
+    for _file, _line, msgid, _comments, _context in extract_from_dir(
+            str(ROOT), method_map, options_map, keywords=KEYWORDS, comment_tags=(), strip_comment_tags=True):
+        if _file.startswith("app/translations/"):
+            continue
+        found.setdefault(_file.split("/", 1)[0], set()).add(msgid if isinstance(msgid, str) else msgid[0])
+    return found
+
+
 def test_catalog_has_every_message_in_the_code(spanish):
     """A string wrapped since the last `pybabel update` fails here until it is extracted and translated."""
-    method_map = [("app/templates/**.html", "jinja2"), ("app/**.py", "python")]
-    in_code = {msgid if isinstance(msgid, str) else msgid[0]
-               for _file, _line, msgid, _comments, _context in extract_from_dir(
-                   str(ROOT), method_map, keywords=KEYWORDS, comment_tags=(), strip_comment_tags=True)
-               if _file.startswith("app/") and not _file.startswith("app/translations/")}
+    extracted = _extracted()
+    in_code = extracted["app"] | extracted["network"] | extracted["content"]
     in_catalog = {m.id if isinstance(m.id, str) else m.id[0] for m in _messages(spanish)}
     missing = sorted(in_code - in_catalog)
     assert not missing, (f"{len(missing)} message(s) not in the Spanish catalog, e.g. {missing[:5]}: run "
                          "pybabel extract/update (see this module's docstring) and translate them")
 
 
-def test_babel_cfg_extracts_only_the_web_layer():
+def test_babel_cfg_extracts_the_web_layer_and_the_domains_marked_sentences():
+    """app/ with the usual keywords; network/ and content/ add `N_` (network.i18n), and nothing else is read."""
     cfg = (ROOT / "babel.cfg").read_text()
     assert "[python: app/**.py]" in cfg and "[jinja2: app/templates/**.html]" in cfg
     assert "extensions" not in cfg
+    extracted = _extracted()
+    assert set(extracted) == {"app", "network", "content"}, sorted(extracted)
+    assert "Keep it under %(maximum)s characters." in extracted["network"]  # N_ with a placeholder
+    assert "Give your story a title." in extracted["content"]
+    # only N_-marked domain strings: a log line or an SQL fragment never reaches the translators
+    assert not any(m.startswith(("SELECT", "EXISTS")) for m in extracted["content"] | extracted["network"])
+
+
+def test_domain_modules_mark_sentences_without_flask():
+    """network/ and content/ mark with network.i18n.N_, which imports nothing from Flask or Babel."""
+    for folder in ("network", "content"):
+        for path in (ROOT / folder).glob("*.py"):
+            source = path.read_text()
+            assert not re.search(r"^\s*(from|import) (flask|flask_babel|babel)\b", source, re.M), path
+    i18n = (ROOT / "network" / "i18n.py").read_text()
+    assert not re.search(r"^(from|import) ", i18n.replace("from __future__", "").replace(
+        "from datetime import", "").replace("from typing import", ""), re.M)
+
+
+def test_a_domain_sentence_is_translated_before_its_params_are_filled():
+    from network.i18n import N_, Text, render
+
+    text = N_("Keep it under %(maximum)s characters.", maximum=12000)
+    assert text == "Keep it under 12,000 characters." and text.template == "Keep it under %(maximum)s characters."
+    spanish = {"Keep it under %(maximum)s characters.": "Debe tener menos de %(maximum)s caracteres."}
+    assert render(text, lambda s: spanish.get(s, s), lambda n: f"{n:,}".replace(",", ".")) == \
+        "Debe tener menos de 12.000 caracteres."
+    nested = N_("%(sentence)s. Would you share?", sentence=N_("Riverside is a bright spot"))
+    again = Text.from_json(nested.to_json())
+    assert again == nested and again.params["sentence"].template == "Riverside is a bright spot"
 
 
 # --- pages ---------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from app import live
 from app.extensions import get_db, limiter
 from app.forms import ActionForm
 from app.security import start_session
-from app.web import actor, apply_errors
+from app.web import actor, apply_errors, localized_fields
 from network import people
 from network.errors import Invalid
 
@@ -68,7 +68,7 @@ def _token_page(template: str, load, token: str, form, submit):
     try:
         subject = load(db, current_app.config["SECRET_KEY"], token)
     except Invalid as error:
-        return render_template("auth/link_problem.html", messages=error.field_errors.get("link", [])), 400
+        return render_template("auth/link_problem.html", messages=localized_fields(error).get("link", [])), 400
     status = 200
     if form.validate_on_submit():
         try:
@@ -76,7 +76,7 @@ def _token_page(template: str, load, token: str, form, submit):
         except Invalid as error:
             db.rollback()
             if "link" in error.field_errors:
-                return render_template("auth/link_problem.html", messages=error.field_errors["link"]), 400
+                return render_template("auth/link_problem.html", messages=localized_fields(error)["link"]), 400
             apply_errors(form, error)
             status = 422
         else:

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from app.extensions import get_db
 from app.forms import ActionForm
+from app.presenters import shown_byline
 from app.web import actor
 from content import find, library
 from network import access, bright_spots, groups, notifications, people, visibility
@@ -23,7 +24,7 @@ def search():
     results = find.everything(get_db(), actor(), request.args.get("q", ""))
     from content import narratives
 
-    return render_template("front/search.html", results=results, byline=narratives.byline)
+    return render_template("front/search.html", results=results, byline=shown_byline)
 
 
 @bp.route("/people/")

@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify, render_template
 from sqlalchemy import text
 
 from app.extensions import get_db
+from app.presenters import shown_byline
 from app.web import actor
 from network import access, people
 
@@ -21,13 +22,13 @@ def index():
         from content import narratives
 
         return render_template("home/landing.html", network=network, site_count=len(people.active_sites(db)),
-                               stories=narratives.featured(db, viewer, limit=3), byline=narratives.byline)
+                               stories=narratives.featured(db, viewer, limit=3), byline=shown_byline)
     from app.outcomes import render as charts
     from content import home, narratives
 
     return render_template("home/index.html", network=network, memberships=viewer.memberships,
                            patients=people.patients_of(db, viewer), page=home.front_page(db, viewer), charts=charts,
-                           byline=narratives.byline)
+                           byline=shown_byline)
 
 
 @bp.route("/healthz")

@@ -18,7 +18,7 @@ from app.library.forms import EditorForm
 from app.library.stewardship_forms import (AdaptForm, ConfirmReviewForm, GlossaryForm, MergeForm, ReviewDateForm,
                                            SyncForm)
 from app.presenters import role_label
-from app.web import actor, apply_errors
+from app.web import actor, apply_errors, localized_fields, localized_message
 from content import diff, library, readability, stewardship
 from content.library import LANGUAGES, MAX_BODY, StaleEdit
 from content.markdown import render
@@ -272,10 +272,10 @@ def merge(adaptation_id: int):
                 summary=form.summary.data or "")
         except Invalid as error:
             db.rollback()
-            errors, status = error.field_errors, 422
+            errors, status = localized_fields(error), 422
         except Conflict as error:
             db.rollback()
-            notice, status = error.message, 409
+            notice, status = localized_message(error), 409
             changes = stewardship.network_changes(db, actor(), found.id)
         else:
             flash(_("Merged: your site's adaptation now includes the network's changes."), "success")

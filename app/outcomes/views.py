@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from app.outcomes import render as charts
 from app.extensions import get_db
 from app.outcomes.forms import MeasureForm, TokenForm, UploadForm
-from app.web import actor, apply_errors
+from app.web import actor, apply_errors, localized_fields
 from content.markdown import render as render_markdown
 from content import library, pdsa
 from network import access, fhir, outcome_reports, outcomes, people
@@ -276,7 +276,7 @@ def _form_errors(error: Invalid, rows) -> dict[str, list[str]]:
     """Row-level errors of the monthly form, keyed by the input they belong to."""
     by_row = {row.row: row.measure for row in rows}
     errors: dict[str, list[str]] = {}
-    for where, messages in error.field_errors.items():
+    for where, messages in localized_fields(error).items():
         if where.startswith("row ") and ": " in where:
             number, column = where[4:].split(": ", 1)
             key = by_row.get(int(number)) if number.isdigit() else None
@@ -302,7 +302,7 @@ def upload():
             result = outcomes.submit(db, actor(), rows, source=source)
         except Invalid as error:
             db.rollback()
-            problems = error.field_errors
+            problems = localized_fields(error)
             status = 422
         else:
             flash(_("Imported %(n)s rows: %(a)s new, %(c)s corrected, %(u)s unchanged.", n=result.total,

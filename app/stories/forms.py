@@ -17,7 +17,7 @@ BYLINE_CHOICES = choices([("full", _l("My full name")), ("first", _l("My first n
 class StoryForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(_l("Give your story a title.")), Length(max=MAX_TITLE)])
     body = TextAreaField(_l("Your story (Markdown)"), validators=[Length(max=MAX_BODY)])
-    tags = MultiCheckboxField(_l("Tags"), choices=choices((t, t) for t in TAGS))
+    tags = MultiCheckboxField(_l("Tags"), choices=choices((str(t), _l(t)) for t in TAGS))
     byline = RadioField(_l("How you appear"), choices=BYLINE_CHOICES, default="first")
     visibility = RadioField(_l("Who may read it"), choices=VISIBILITY_CHOICES, default="network")
     role = SelectField(_l("You tell it as"))
@@ -26,7 +26,7 @@ class StoryForm(FlaskForm):
 class EditStoryForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(_l("Give your story a title.")), Length(max=MAX_TITLE)])
     body = TextAreaField(_l("Your story (Markdown)"), validators=[Length(max=MAX_BODY)])
-    tags = MultiCheckboxField(_l("Tags"), choices=choices((t, t) for t in TAGS))
+    tags = MultiCheckboxField(_l("Tags"), choices=choices((str(t), _l(t)) for t in TAGS))
 
 
 class NarrowForm(FlaskForm):

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from app.extensions import get_db
 from app.forms import ActionForm, choices
 from app.stories.forms import CommentForm, EditStoryForm, ModerationForm, NarrowForm, ReportForm, StoryForm
+from app.presenters import shown_byline
 from app.web import actor, apply_errors
 from content import narratives
 from content.markdown import render
@@ -39,7 +40,7 @@ def index():
     stories = narratives.browse(db, actor(), tag=tag, role=role)
     return render_template("stories/index.html", stories=stories, tag=tag, role=role, tags=narratives.TAGS,
                            roles=ROLE_FILTERS, helped=narratives.helped_counts(db, [s.id for s in stories]),
-                           byline=narratives.byline, may_tell=access.can(actor(), "story.tell"))
+                           byline=shown_byline, may_tell=access.can(actor(), "story.tell"))
 
 
 @bp.route("/<int:story_id>")
@@ -49,7 +50,7 @@ def show(story_id: int):
     viewer = actor()
     story = narratives.get(db, viewer, story_id)
     return render_template(
-        "stories/show.html", story=story, html=render(story.body), byline=narratives.byline(story),
+        "stories/show.html", story=story, html=render(story.body), byline=shown_byline(story),
         helped=narratives.helped_counts(db, [story.id]).get(story.id, 0),
         has_helped=narratives.has_helped(db, viewer, story), comments=narratives.comments(db, viewer, story),
         is_author=getattr(viewer, "id", None) == story.author_id, may_respond=access.can(viewer, "story.respond", story),
@@ -211,7 +212,7 @@ def feed():
         ET.SubElement(entry, "link", href=url_for("stories.show", story_id=story.id, _external=True))
         ET.SubElement(entry, "updated").text = story.published_at.isoformat()
         author = ET.SubElement(entry, "author")
-        ET.SubElement(author, "name").text = narratives.byline(story)
+        ET.SubElement(author, "name").text = shown_byline(story)
         ET.SubElement(entry, "content", type="html").text = render(story.body)
     body = ET.tostring(root, encoding="unicode", xml_declaration=True)
     return Response(body, mimetype="application/atom+xml")
@@ -224,7 +225,7 @@ def feed():
 def queue():
     """Stories, edits and comments waiting, and open reports."""
     db = get_db()
-    return render_template("stories/queue.html", queue=narratives.queue(db, actor()), byline=narratives.byline,
+    return render_template("stories/queue.html", queue=narratives.queue(db, actor()), byline=shown_byline,
                            action_form=ActionForm())
 
 
@@ -249,7 +250,7 @@ def review_story(story_id: int):
         status = 422
     text = story.pending_body if story.pending_body is not None else story.body
     return render_template("stories/moderate.html", story=story, form=form, html=render(text),
-                           byline=narratives.byline(story)), status
+                           byline=shown_byline(story)), status
 
 
 @moderation.route("/comments/<int:comment_id>", methods=["POST"])

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from app.extensions import get_db
 from app.forms import ActionForm
-from app.web import actor
+from app.web import actor, localized_fields
 from content import visits
 from content.markdown import render
 from network import access, people, spc
@@ -70,7 +70,7 @@ def new_plan():
                                      template_id=request.form.get("template", type=int))
         except Invalid as error:
             db.rollback()
-            errors, status = error.field_errors, 422
+            errors, status = localized_fields(error), 422
         else:
             return redirect(url_for("visits.plan", plan_id=plan.id))
     sites = {p.id: [s for s in people.active_sites(db) if s.id in p.site_ids(Role.PATIENT)] for p in patients}
@@ -94,7 +94,7 @@ def plan(plan_id: int):
             visits.save_answers(db, viewer, item.id, _answers(fields), submit=request.form.get("submit") == "1")
         except Invalid as error:
             db.rollback()
-            errors, status = error.field_errors, 422
+            errors, status = localized_fields(error), 422
         else:
             flash(_("Shared with your care team.") if item.status == "submitted" else _("Saved. Share it when ready."),
                   "success")
@@ -171,7 +171,7 @@ def tracking(patient_id: int):
                              values={i.key: request.form.get(i.key, "") for i in items})
         except Invalid as error:
             db.rollback()
-            errors, status = error.field_errors, 422
+            errors, status = localized_fields(error), 422
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("visits.tracking", patient_id=patient_id))

@@ -1,6 +1,8 @@
 """Home for a parent, a clinician and a leader, search, and the Spanish interface, each with axe."""
 from __future__ import annotations
 
+import re
+
 from tests.browser.conftest import check_accessibility, sign_in
 
 PEOPLE = {"parent": "parent.riverside-childrens@demo.carecommons.test",
@@ -38,3 +40,11 @@ def test_spanish_interface(browser, page, live_server, csp_violations):
     check_accessibility(browser, page, "home-es")
     page.goto(live_server + "/library/")
     check_accessibility(browser, page, "library-es")
+    page.goto(live_server + "/sessions/")
+    assert page.get_by_role("heading", name="Sesiones de aprendizaje", level=1).is_visible()
+    # session times through Babel in the session's zone: "jue 10 dic 2026, 06:00"
+    assert re.search(r"\b(lun|mar|mié|jue|vie|sáb|dom) \d{1,2} \w+ \d{4}, \d{2}:\d{2}", page.locator("main").inner_text())
+    check_accessibility(browser, page, "sessions-es")
+    page.goto(live_server + "/notifications")
+    assert page.get_by_role("heading", name="Notificaciones", level=1).is_visible()
+    check_accessibility(browser, page, "notifications-es")

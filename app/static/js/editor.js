@@ -11,6 +11,9 @@
   var status = document.getElementById("autosave-status");
   var tokenField = form.querySelector("input[name=csrf_token]");
   var base = form.querySelector("input[name=base_revision_id]");
+  var strings = {};
+  try { strings = JSON.parse(document.getElementById("ui-strings").dataset.strings); } catch (e) { strings = {}; }
+  function t(key, english) { return strings[key] || english; }  /* app/js_strings.py, else English */
   var timer = null, saveTimer = null, lastSaved = body.value;
 
   function post(url, fields) {
@@ -25,15 +28,15 @@
   function refresh() {
     post(editor.dataset.previewUrl, {body: body.value}).then(function (json) {
       preview.innerHTML = json.html;  // sanitised by the server's renderer (content/markdown.py)
-    }).catch(function () { preview.textContent = "The preview is not available right now."; });
+    }).catch(function () { preview.textContent = t("preview_unavailable", "The preview is not available right now."); });
   }
 
   function autosave() {
     if (!editor.dataset.autosaveUrl || body.value === lastSaved) { return; }
     var text = body.value;
     post(editor.dataset.autosaveUrl, {body: text, title: title ? title.value : "", base_revision_id: base ? base.value : ""})
-      .then(function () { lastSaved = text; status.textContent = "Draft autosaved."; })
-      .catch(function () { status.textContent = "Autosave failed; your text is still here."; });
+      .then(function () { lastSaved = text; status.textContent = t("autosaved", "Draft autosaved."); })
+      .catch(function () { status.textContent = t("autosave_failed", "Autosave failed; your text is still here."); });
   }
 
   body.addEventListener("input", function () {

@@ -15,10 +15,18 @@
   var counter = 0;
   var socket = io("/live", {transports: ["websocket"], reconnection: true});
 
+  var strings = {};
+  try { strings = JSON.parse(document.getElementById("ui-strings").dataset.strings); } catch (e) { strings = {}; }
+  /* the reader's language from the page's data block (app/js_strings.py), else the English given here */
+  function t(key, english, values) {
+    var text = strings[key] || english;
+    Object.keys(values || {}).forEach(function (name) { text = text.split("%(" + name + ")s").join(String(values[name])); });
+    return text;
+  }
   function clientId() { counter += 1; return "c" + Date.now().toString(36) + "-" + counter + "-" + Math.random().toString(36).slice(2, 8); }
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) { e.className = cls; } if (text !== undefined) { e.textContent = text; } return e; }
   function announce(text) { announcer.textContent = ""; window.setTimeout(function () { announcer.textContent = text; }, 50); }
-  function badge(role) { return role ? el("span", "badge badge-" + role, role.replace("_", " ")) : el("span"); }
+  function badge(role) { return role ? el("span", "badge badge-" + role, t("role:" + role, role.replace("_", " "))) : el("span"); }
 
   function send(name, payload, done) {
     payload.session_id = sessionId;
@@ -27,8 +35,8 @@
     (function tryOnce() {
       attempt += 1;
       socket.timeout(8000).emit(name, payload, function (err, ack) {
-        if (err) { if (attempt < 4) { window.setTimeout(tryOnce, 500 * attempt); } else { status.textContent = "Not sent: the connection is down. Try again."; } return; }
-        if (ack && ack.error) { status.textContent = ack.error.message || "Refused."; announce(status.textContent); }
+        if (err) { if (attempt < 4) { window.setTimeout(tryOnce, 500 * attempt); } else { status.textContent = t("not_sent", "Not sent: the connection is down. Try again."); } return; }
+        if (ack && ack.error) { status.textContent = ack.error.message || t("refused", "Refused."); announce(status.textContent); }
         if (done) { done(ack); }
       });
     })();
@@ -44,7 +52,7 @@
     li.appendChild(body);
     if (facilitator) {
       ["pin", "remove_message"].forEach(function (action) {
-        var b = el("button", "link-button small", action === "pin" ? "Pin" : "Remove");
+        var b = el("button", "link-button small", action === "pin" ? t("pin", "Pin") : t("remove", "Remove"));
         b.type = "button";
         b.addEventListener("click", function () { send(action, {message_id: event.id}); });
         li.appendChild(document.createTextNode(" ")); li.appendChild(b);
@@ -57,11 +65,11 @@
     var li = el("li"); li.dataset.id = event.id;
     li.appendChild(document.createTextNode(event.body + " "));
     var votes = el("span", "small votes", "(" + (event.data.votes || 0) + ")"); li.appendChild(votes);
-    var up = el("button", "link-button small", "Upvote"); up.type = "button";
+    var up = el("button", "link-button small", t("upvote", "Upvote")); up.type = "button";
     up.addEventListener("click", function () { send("upvote", {question_id: event.id}); up.disabled = true; });
     li.appendChild(document.createTextNode(" ")); li.appendChild(up);
     if (facilitator) {
-      var done = el("button", "link-button small", "Mark answered"); done.type = "button";
+      var done = el("button", "link-button small", t("mark_answered", "Mark answered")); done.type = "button";
       done.addEventListener("click", function () { send("answered", {question_id: event.id}); });
       li.appendChild(document.createTextNode(" ")); li.appendChild(done);
     }
@@ -80,7 +88,7 @@
     });
     div.appendChild(list);
     if (facilitator) {
-      var close = el("button", "danger", "Close poll"); close.type = "button";
+      var close = el("button", "danger", t("close_poll", "Close poll")); close.type = "button";
       close.addEventListener("click", function () { send("poll_close", {poll_id: event.data.poll_id}); });
       div.appendChild(close);
     }
@@ -102,17 +110,17 @@
     var d = event.data || {};
     switch (event.kind) {
       case "chat": document.getElementById("chat").appendChild(chatItem(event)); announce((event.author ? event.author.name : "") + ": " + event.body); break;
-      case "question": document.getElementById("questions").appendChild(questionItem(event)); announce("New question: " + event.body); break;
+      case "question": document.getElementById("questions").appendChild(questionItem(event)); announce(t("new_question", "New question: %(text)s", {text: event.body})); break;
       case "upvote": var q = document.querySelector('#questions li[data-id="' + d.question_id + '"] .votes'); if (q) { q.textContent = "(" + d.votes + ")"; } break;
-      case "answered": var a = document.querySelector('#questions li[data-id="' + d.question_id + '"]'); if (a) { a.appendChild(el("strong", null, " answered")); } break;
-      case "poll_open": document.getElementById("polls").appendChild(pollBlock(event)); announce("A poll opened: " + event.body); break;
+      case "answered": var a = document.querySelector('#questions li[data-id="' + d.question_id + '"]'); if (a) { a.appendChild(el("strong", null, " " + t("answered", "answered"))); } break;
+      case "poll_open": document.getElementById("polls").appendChild(pollBlock(event)); announce(t("poll_opened", "A poll opened: %(text)s", {text: event.body})); break;
       case "vote": updateCounts(d.poll_id, d.counts, false); break;
-      case "poll_close": updateCounts(d.poll_id, d.counts, true); announce("The poll closed."); break;
-      case "agenda": document.querySelectorAll("#agenda li").forEach(function (li) { if (String(li.dataset.module) === String(d.module_id)) { li.setAttribute("aria-current", "step"); } else { li.removeAttribute("aria-current"); } }); announce("Now: " + event.body); break;
-      case "pin": var src = document.querySelector('#chat li[data-id="' + d.message_id + '"]'); if (src) { var p = document.getElementById("pinned"); p.textContent = ""; p.appendChild(el("strong", null, "Pinned: ")); p.appendChild(document.createTextNode(src.textContent)); } break;
+      case "poll_close": updateCounts(d.poll_id, d.counts, true); announce(t("poll_closed", "The poll closed.")); break;
+      case "agenda": document.querySelectorAll("#agenda li").forEach(function (li) { if (String(li.dataset.module) === String(d.module_id)) { li.setAttribute("aria-current", "step"); } else { li.removeAttribute("aria-current"); } }); announce(t("now", "Now: %(text)s", {text: event.body})); break;
+      case "pin": var src = document.querySelector('#chat li[data-id="' + d.message_id + '"]'); if (src) { var p = document.getElementById("pinned"); p.textContent = ""; p.appendChild(el("strong", null, t("pinned", "Pinned:") + " ")); p.appendChild(document.createTextNode(src.textContent)); } break;
       case "remove": var r = document.querySelector('#chat li[data-id="' + d.message_id + '"]'); if (r) { r.remove(); } break;
       case "hand": case "hand_lower": renderHand(d.user_id, event.kind === "hand" && d.raised, event.author); break;
-      case "breakout_open": var sel = document.getElementById("room-select"); var o = el("option", null, event.body); o.value = d.room; sel.appendChild(o); announce("A breakout opened: " + event.body); break;
+      case "breakout_open": var sel = document.getElementById("room-select"); var o = el("option", null, event.body); o.value = d.room; sel.appendChild(o); announce(t("breakout_opened", "A breakout opened: %(text)s", {text: event.body})); break;
       default: break;
     }
   }
@@ -122,7 +130,7 @@
     var existing = list.querySelector('li[data-user="' + userId + '"]');
     if (raised && !existing) {
       var li = el("li", null, author ? author.name : "#" + userId); li.dataset.user = userId;
-      if (facilitator) { var b = el("button", "link-button small", "Lower"); b.type = "button"; b.addEventListener("click", function () { send("hand_lower", {user_id: userId}); }); li.appendChild(document.createTextNode(" ")); li.appendChild(b); }
+      if (facilitator) { var b = el("button", "link-button small", t("lower", "Lower hand")); b.type = "button"; b.addEventListener("click", function () { send("hand_lower", {user_id: userId}); }); li.appendChild(document.createTextNode(" ")); li.appendChild(b); }
       list.appendChild(li);
     } else if (!raised && existing) { existing.remove(); }
   }
@@ -130,7 +138,7 @@
   function renderPresence(p) {
     if (p.room !== room) { return; }
     var box = document.getElementById("presence"); box.textContent = "";
-    box.appendChild(el("p", null, p.total + " here"));
+    box.appendChild(el("p", null, t("here", "%(n)s here", {n: p.total})));
     var ul = el("ul", "plain");
     Object.keys(p.people).sort().forEach(function (role) {
       var li = el("li"); li.appendChild(badge(role));
@@ -142,10 +150,10 @@
 
   function join() {
     socket.emit("join", {session_id: sessionId, room: room, last_seq: lastSeq[room] || 0}, function (ack) {
-      if (!ack || ack.error) { status.textContent = ack && ack.error ? ack.error.message : "Could not join."; return; }
+      if (!ack || ack.error) { status.textContent = ack && ack.error ? ack.error.message : t("could_not_join", "Could not join."); return; }
       (ack.events || []).forEach(apply);
       renderPresence(ack.presence);
-      status.textContent = "Connected.";
+      status.textContent = t("connected", "Connected.");
     });
   }
 
@@ -154,10 +162,10 @@
     document.querySelectorAll(".live-form, #hand-button").forEach(function (f) { f.hidden = false; });
     join();
   });
-  socket.on("disconnect", function () { status.textContent = "Reconnecting…"; });
+  socket.on("disconnect", function () { status.textContent = t("reconnecting", "Reconnecting…"); });
   socket.on("event", apply);
   socket.on("presence", renderPresence);
-  socket.on("removed", function () { status.textContent = "You have been removed from this session."; socket.disconnect(); });
+  socket.on("removed", function () { status.textContent = t("removed", "You have been removed from this session."); socket.disconnect(); });
 
   document.getElementById("chat-form").addEventListener("submit", function (e) {
     e.preventDefault(); var input = document.getElementById("chat-input");
@@ -171,7 +179,7 @@
   var raised = false;
   document.getElementById("hand-button").addEventListener("click", function () {
     raised = !raised; this.setAttribute("aria-pressed", raised ? "true" : "false");
-    this.textContent = raised ? "Lower my hand" : "Raise my hand";
+    this.textContent = raised ? t("lower_hand", "Lower my hand") : t("raise_hand", "Raise my hand");
     send("hand", {raised: raised});
   });
   document.getElementById("room-select").addEventListener("change", function () {
