@@ -86,9 +86,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.stories.views import bp as stories_bp
     from app.stories.views import moderation as moderation_bp
     from app.visits.views import bp as visits_bp
+    from app.safety.views import bp as safety_bp
+    from app.contact.views import bp as contact_bp
 
     for blueprint in (home_bp, auth_bp, sites_bp, admin_bp, outcomes_bp, public_bp, library_bp, files_bp, stories_bp,
-                      moderation_bp, sessions_bp, visits_bp, front_bp, api_bp, stewardship_bp):
+                      moderation_bp, sessions_bp, visits_bp, front_bp, api_bp, stewardship_bp, safety_bp, contact_bp):
         app.register_blueprint(blueprint)
 
 

@@ -20,6 +20,7 @@ NOTIFICATION_KINDS = (
     _l("Another site adopted a tool you co-author"),
     _l("Your site is a bright spot"),
     _l("An action item is yours"),
+    _l("A member asks to connect with you, or answered your request"),
 )
 
 #: content.home.needs (the home page's "What needs you"; each follows a count)

@@ -22,6 +22,7 @@ KINDS = {
     "tool_adopted": "Another site adopted a tool you co-author",
     "bright_spot": "Your site is a bright spot",
     "action_item": "An action item is yours",
+    "contact_request": "A member asks to connect with you, or answered your request",
 }
 
 
