@@ -68,6 +68,9 @@ def seed(db: Session) -> int:
     from content import stewardship_demo
 
     stewardship_demo.seed(db)
+    from content import demo_safety
+
+    demo_safety.seed(db)
     return added
 
 
