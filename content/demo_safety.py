@@ -48,7 +48,7 @@ def seed(db: Session) -> None:
     asker, helper = _user(db, "parent.northgate-ibd"), _user(db, "parent.riverside-childrens")
     if not (leader and moderator and asker and helper):
         return
-    row = settings(db)
+    row = settings(db, for_update=True)
     if not row.risk_phrases:
         row.crisis_guidance, row.risk_phrases, row.updated_by_id = GUIDANCE, RISK_PHRASES, leader.id
     contact_person = _user(db, "clinician.riverside-childrens")

@@ -112,12 +112,14 @@ class SafetyFlag(Base):
 # ---------------------------------------------------------------------------------------------
 # Settings (network leaders)
 
-def settings(db: Session) -> SafetySettings:
+def settings(db: Session, *, for_update: bool = False) -> SafetySettings:
+    """The one settings row; before leaders first save, the defaults (added to the session only to update)."""
     row = db.scalar(select(SafetySettings).order_by(SafetySettings.id).limit(1))
     if row is None:
         row = SafetySettings(crisis_guidance=DEFAULT_GUIDANCE, risk_phrases=[])
-        db.add(row)
-        db.flush()
+        if for_update:
+            db.add(row)
+            db.flush()
     return row
 
 
@@ -152,7 +154,7 @@ def update_settings(db: Session, actor, *, crisis_guidance: str, risk_phrases: s
         errors["risk_phrases"] = [f"At most {MAX_PHRASES} phrases."]
     if errors:
         raise Invalid(errors)
-    row = settings(db)
+    row = settings(db, for_update=True)
     added = sorted(set(phrases) - set(row.risk_phrases or []))
     removed = sorted(set(row.risk_phrases or []) - set(phrases))
     guidance_changed = guidance != row.crisis_guidance
@@ -338,12 +340,6 @@ def queue(db: Session, actor, *, resolved_limit: int = 20) -> dict[str, list[Saf
     handled = list(db.scalars(select(SafetyFlag).where(SafetyFlag.resolved_at.is_not(None))
                               .order_by(SafetyFlag.resolved_at.desc()).limit(resolved_limit)))
     return {"open": open_flags, "handled": handled}
-
-
-def open_count(db: Session, actor) -> int:
-    if not access.can(actor, "safety.handle"):
-        return 0
-    return len(list(db.scalars(select(SafetyFlag.id).where(SafetyFlag.resolved_at.is_(None)))))
 
 
 def get_flag(db: Session, actor, flag_id: int) -> SafetyFlag:
