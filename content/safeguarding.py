@@ -350,6 +350,19 @@ def get_flag(db: Session, actor, flag_id: int) -> SafetyFlag:
     return row
 
 
+PRIVATE_KINDS = ("plan_note", "contact_message")
+
+
+def view_flag(db: Session, actor, flag_id: int) -> SafetyFlag:
+    """A handler opens a flag. Its snapshot of a plan note or a private message is text the handler could
+    not otherwise read, so each such look is written to the audit log."""
+    row = get_flag(db, actor, flag_id)
+    if row.object_type in PRIVATE_KINDS:
+        audit.record(db, actor, "safety.view_private", row, object_type=row.object_type)
+        db.commit()
+    return row
+
+
 def _handler_role(actor) -> str:
     if access.is_moderator(actor):
         return "moderator"

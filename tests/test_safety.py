@@ -343,6 +343,9 @@ def test_a_private_message_can_be_reported_and_flagged(db, world):
     with pytest.raises(NotFound):
         safeguarding.flag(db, world.user("clinician"), object_type="contact_message", object_id=message.id,
                           concern="abuse")
+    moderator = world.user("moderator", "network")
+    assert safeguarding.view_flag(db, moderator, flag.id).excerpt == "Send me your address."
+    assert "safety.view_private" in _audit_actions(db)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def queue():
 def show_flag(flag_id: int):
     """One flag: what was flagged, by whom, how long it waited, and what was done."""
     db = get_db()
-    row = safeguarding.get_flag(db, actor(), flag_id)
+    row = safeguarding.view_flag(db, actor(), flag_id)
     return render_template("safety/flag_detail.html", flag=row, form=ActionRecordForm(), action_form=ActionForm(),
                            **_labels())
 
