@@ -167,9 +167,10 @@ def update_settings(db: Session, actor, *, crisis_guidance: str, risk_phrases: s
 
 
 def safeguarding_contacts(db: Session) -> list[User]:
-    return list(db.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
-        Membership.safeguarding_contact.is_(True), Membership.ended_at.is_(None), User.is_active.is_(True))
-        .distinct().order_by(User.full_name)))
+    designated = select(Membership.user_id).where(Membership.safeguarding_contact.is_(True),
+                                                  Membership.ended_at.is_(None))
+    return list(db.scalars(select(User).where(User.id.in_(designated), User.is_active.is_(True))
+                           .order_by(User.full_name)))
 
 
 def set_contact(db: Session, actor, *, email: str | None = None, user_id: int | None = None,
