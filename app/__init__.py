@@ -76,6 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.agreement.views import bp as agreement_bp
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
+    from app.contact.views import bp as contact_bp
     from app.council.views import bp as council_bp
     from app.front.views import bp as front_bp
     from app.health.views import bp as health_bp
@@ -86,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.outcomes.views import bp as outcomes_bp
     from app.pdsa.views import bp as pdsa_bp
     from app.public.views import bp as public_bp
+    from app.safety.views import bp as safety_bp
     from app.sessions.views import bp as sessions_bp
     from app.sites.views import bp as sites_bp
     from app.stories.views import bp as stories_bp
@@ -94,7 +96,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (home_bp, auth_bp, sites_bp, admin_bp, outcomes_bp, public_bp, library_bp, files_bp, stories_bp,
                       moderation_bp, sessions_bp, visits_bp, front_bp, api_bp, stewardship_bp, agreement_bp, pdsa_bp,
-                      health_bp, council_bp, account_bp):
+                      health_bp, council_bp, account_bp, safety_bp, contact_bp):
         app.register_blueprint(blueprint)
 
 

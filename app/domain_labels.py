@@ -25,6 +25,7 @@ NOTIFICATION_KINDS = (
     _l("You or your child turn 18 within a month"),
     _l("You or your child turned 18: access to plans and tracking changed"),
     _l("An adult patient renewed or ended your access to their plans"),
+    _l("A member asks to connect with you, or answered your request"),
 )
 
 #: content.home.needs (the home page's "What needs you"; each follows a count)

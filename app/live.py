@@ -77,9 +77,7 @@ class LiveNamespace(Namespace):
         return _handle(data, _leave)
 
     def on_chat(self, data):
-        return _handle(data, lambda db, user, s, d: _emit_event(db, *sessions.chat(
-            db, user, s, body=d.get("body"), client_id=d.get("client_id"), room=d.get("room") or MAIN_ROOM)),
-            limiter=CHAT)
+        return _handle(data, _chat, limiter=CHAT)
 
     def on_ask(self, data):
         return _handle(data, lambda db, user, s, d: _emit_event(db, *sessions.ask(
@@ -154,6 +152,20 @@ def _handle(data, action: Callable, limiter: str = ACTION):
     except DomainError as error:
         db.rollback()
         return _error(error)
+
+
+def _chat(db, user, session, data):
+    """Send a chat message; a new one is then screened against the network's risk phrases (a match only
+    adds an automatic flag to the urgent queue: the message is never blocked or changed)."""
+    event, created = sessions.chat(db, user, session, body=data.get("body"), client_id=data.get("client_id"),
+                                   room=data.get("room") or MAIN_ROOM)
+    ack = _emit_event(db, event, created)
+    if created:
+        from content import safeguarding
+
+        safeguarding.screen(db, object_type="room_message", object_id=event.id, text=event.body,
+                            link=f"/sessions/{session.slug}/transcript")
+    return ack
 
 
 def _emit_event(db, event: RoomEvent, created: bool) -> dict[str, Any]:

@@ -59,6 +59,8 @@ def nav_items() -> list[tuple[str, str, str]]:
         items.append(("health.dashboard", url_for("health.dashboard"), str(_l("Network health"))))
     if access.can(viewer, "story.moderate"):
         items.append(("moderation.queue", url_for("moderation.queue"), str(_l("Moderation"))))
+    if access.can(viewer, "safety.handle"):
+        items.append(("safety.queue", url_for("safety.queue"), str(_l("Urgent queue"))))
     if access.can(viewer, "people.manage"):
         items.append(("admin.index", url_for("admin.index"), str(_l("Admin"))))
     return items

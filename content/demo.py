@@ -74,6 +74,9 @@ def seed(db: Session) -> int:
     from content import demo_health
 
     demo_health.seed(db)
+    from content import demo_safety
+
+    demo_safety.seed(db)
     return added
 
 

@@ -316,6 +316,9 @@ def tell(db: Session, actor, *, title: str, body: str, tags: list[str], visibili
     db.flush()
     audit.record(db, actor, "story.create", story, visibility=visibility, byline=byline_choice)
     db.commit()
+    from content import safeguarding  # screening never blocks the story; a match goes to the urgent queue
+
+    safeguarding.screen(db, object_type="story", object_id=story.id, text=f"{title}\n{body}", link=f"/stories/{story.id}")
     return story
 
 

@@ -753,3 +753,71 @@ def _mydata_export(actor, subject) -> Decision:
 @rule("account.close", "the person themselves (with their password)")
 def _account_close(actor, user) -> Decision:
     return _members_only(actor, signed_in(actor) and actor.id == user.id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Safeguarding and contact between members. A flag's target is checked by the flagged thing's own
+# rule (story.read, session.view, patient_data.view, contact.view) in the service, so a flag on
+# something one cannot see is a 404 that changes nothing. Contact targets are duck-typed facts.
+
+def is_safeguarding_contact(actor) -> bool:
+    """Designated by network leaders: a capability flag on any of the person's active memberships."""
+    return signed_in(actor) and any(getattr(m, "safeguarding_contact", False) for m in actor.memberships)
+
+
+@rule("safety.flag", "every signed-in member, on what they can see (a story, comment, chat message, plan note, private message)")
+def _safety_flag(actor, _target) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("safety.guidance", "every signed-in member (the network's crisis guidance)")
+def _safety_guidance(actor, _target) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("safety.handle", "moderators and safeguarding contacts (the urgent queue: acknowledge, record actions, resolve)")
+def _safety_handle(actor, _target) -> Decision:
+    return _members_only(actor, is_moderator(actor) or is_safeguarding_contact(actor))
+
+
+@rule("safety.settings", "network leaders (crisis guidance, risk phrases, safeguarding contacts)")
+def _safety_settings(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor))
+
+
+@rule("contact.use", "every member with a role in the network (connections page, block and unblock)")
+def _contact_use(actor, _target) -> Decision:
+    return _members_only(actor, bool(actor.memberships) if signed_in(actor) else False)
+
+
+@rule("contact.request", "members, to someone listed in the directory who has not blocked them and whom they have not blocked")
+def _contact_request(actor, target) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if not actor.memberships or target.recipient_id == actor.id:
+        return Decision.FORBIDDEN
+    return Decision.FORBIDDEN if not target.opted_in or target.blocked else Decision.ALLOW
+
+
+@rule("contact.answer", "the person asked (accept or decline), once any needed parent approval is given")
+def _contact_answer(actor, connection) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if actor.id == connection.recipient_id and connection.status != "awaiting_parent":
+        return Decision.ALLOW
+    return Decision.FORBIDDEN if actor.id == connection.requester_id else Decision.HIDDEN
+
+
+@rule("contact.approve", "a linked parent of the teen asked, when an adult from outside the teen's site asks to connect")
+def _contact_approve(actor, connection) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    return Decision.ALLOW if actor.id in connection.approver_ids else Decision.HIDDEN
+
+
+@rule("contact.thread", "the two members of an accepted connection (read, write, report); nobody else")
+def _contact_thread(actor, connection) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    members = actor.id in (connection.requester_id, connection.recipient_id)
+    return Decision.ALLOW if members and connection.status == "accepted" else Decision.HIDDEN

@@ -26,6 +26,7 @@ KINDS = {
     "turning_18": "You or your child turn 18 within a month",
     "turned_18": "You or your child turned 18: access to plans and tracking changed",
     "adult_access": "An adult patient renewed or ended your access to their plans",
+    "contact_request": "A member asks to connect with you, or answered your request",
 }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from network import access, audit, outbox, passwords, tokens
@@ -124,6 +124,8 @@ class Membership(Base):
     role: Mapped[str] = mapped_column(String(20))
     #: capability: may publish the site's outcome data (site leads always may)
     data_steward: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: capability: told at once of every safety concern, and may handle the urgent queue (set by leaders)
+    safeguarding_contact: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: set when the membership ends; access stops at once, the row stays for history
     ended_at: Mapped[datetime | None] = mapped_column()

@@ -54,6 +54,14 @@ def test_demo_network_is_complete_and_idempotent(db):
     assert sites_with_parents >= 3
     assert {role for role, _email, _where in logins} >= {"network leader", "moderator", "site lead", "clinician",
                                                            "parent", "patient (teen)"}
+    from content.contact import Connection, ContactMessage
+    from content.safeguarding import SafetyFlag, safeguarding_contacts
+
+    connected = db.scalars(select(Connection).where(Connection.status == "accepted")).all()
+    assert connected and db.scalar(select(func.count(ContactMessage.id))
+                                   .where(ContactMessage.connection_id == connected[0].id)) >= 2
+    assert db.scalar(select(func.count(SafetyFlag.id)).where(SafetyFlag.resolved_at.is_not(None))) >= 1
+    assert safeguarding_contacts(db)
 
 
 def test_readme_lists_every_access_rule():

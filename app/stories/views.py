@@ -224,8 +224,14 @@ def feed():
 @moderation.route("/")
 def queue():
     """Stories, edits and comments waiting, and open reports."""
+    from app.safety.forms import CONCERN_LABELS
+    from content import safeguarding
+
     db = get_db()
-    return render_template("stories/queue.html", queue=narratives.queue(db, actor()), byline=shown_byline,
+    work = narratives.queue(db, actor())
+    urgent = safeguarding.queue(db, actor())["open"] if access.can(actor(), "safety.handle") else []
+    return render_template("stories/queue.html", queue=work, urgent=urgent, concern_labels=CONCERN_LABELS,
+                           byline=shown_byline,
                            action_form=ActionForm())
 
 

@@ -50,6 +50,11 @@
     li.appendChild(who);
     var body = el("span"); body.innerHTML = " " + event.html;  /* sanitised by the server's one renderer */
     li.appendChild(body);
+    if (root.dataset.flagUrl) {
+      var flag = el("a", "small", root.dataset.flagLabel || "Flag a safety concern");
+      flag.href = root.dataset.flagUrl + event.id; flag.target = "_blank"; flag.rel = "noopener";
+      li.appendChild(document.createTextNode(" ")); li.appendChild(flag);
+    }
     if (facilitator) {
       ["pin", "remove_message"].forEach(function (action) {
         var b = el("button", "link-button small", action === "pin" ? t("pin", "Pin") : t("remove", "Remove"));
