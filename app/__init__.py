@@ -65,12 +65,13 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(token: str):
-        return people.user_for_session(get_db(), token)
+        return security.load_signed_in(token)
 
     people.User.get_id = people.session_token  # the cookie carries id and session version
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.account.views import bp as account_bp
     from app.admin.views import bp as admin_bp
     from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
@@ -88,7 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.visits.views import bp as visits_bp
 
     for blueprint in (home_bp, auth_bp, sites_bp, admin_bp, outcomes_bp, public_bp, library_bp, files_bp, stories_bp,
-                      moderation_bp, sessions_bp, visits_bp, front_bp, api_bp, stewardship_bp):
+                      moderation_bp, sessions_bp, visits_bp, front_bp, api_bp, stewardship_bp, account_bp):
         app.register_blueprint(blueprint)
 
 
