@@ -89,11 +89,12 @@ def sign_in_code():
             get_db().rollback()
             status = _code_error(form, error)
         else:
+            response = _finish(user, data, method)  # a fresh session: flash after it, not before
             if method == "recovery":
                 left = twostep.recovery_codes_left(get_db(), user)
                 flash(_("You signed in with a recovery code. %(n)s recovery codes are left; make new ones on "
                         "your security page if you are running low.", n=left), "info")
-            return _finish(user, data, method)
+            return response
     elif form.is_submitted():
         status = 422
     return render_template("account/sign_in_code.html", form=form), status
