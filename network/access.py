@@ -596,6 +596,11 @@ def _twostep_disable(actor, _target) -> Decision:
     return _members_only(actor, signed_in(actor) and not (set(actor.roles) & TWO_STEP_ROLES))
 
 
+@rule("twostep.reset", "network leaders (for a member who lost their phone and recovery codes)")
+def _twostep_reset(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor))
+
+
 @rule("devices.own", "the person themselves (see their signed-in devices, sign out one or all others)")
 def _devices_own(actor, _target) -> Decision:
     return _members_only(actor, True)

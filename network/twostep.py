@@ -212,6 +212,19 @@ def disable(db: Session, actor, code: str, *, app_secret: str, now: float | None
     db.commit()
 
 
+def reset(db: Session, actor, user) -> None:
+    """A leader clears a member's two-step sign-in (lost phone and codes); the lock goes with it."""
+    access.require(actor, "twostep.reset")
+    row = record_of(db, user)
+    if row is None or row.enabled_at is None:
+        raise Invalid({"_": ["Two-step sign-in is not on for this person."]})
+    db.delete(row)
+    for old in db.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
+        db.delete(old)
+    audit.record(db, actor, "twostep.reset", user)
+    db.commit()
+
+
 def defer_setup(db: Session, user, until: datetime) -> TwoStep:
     """Let a required role sign in with the password alone until `until` (demo data; no page grants it)."""
     row = record_of(db, user)

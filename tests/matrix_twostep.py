@@ -41,6 +41,8 @@ ROUTES = [
           {"anonymous": 302, **{a: 404 for a in ACTORS[1:]}}),
     Route("POST", "account.sign_out_others", lambda w, s: "/account/devices/sign-out-others", ALL_302),
     # terms of use and privacy notice
+    Route("POST", "account.reset_twostep", lambda w, s: f"/admin/people/{w.user('clinician').id}/two-step/reset",
+          leaders(302)),
     Route("GET", "account.policy", lambda w, s: "/policies/terms", EVERYONE),
     Route("GET", "account.consent_page", lambda w, s: "/consent", ALL_302),
     Route("POST", "account.accept", lambda w, s: "/consent", SIGNED_IN_422),

@@ -378,3 +378,16 @@ def test_the_two_step_record_is_kept_per_person(db, world):
     clinician = world.user("clinician")
     enrol(db, clinician)
     assert db.scalar(select(func.count(TwoStep.id)).where(TwoStep.user_id == clinician.id)) == 1
+
+
+def test_a_leader_resets_a_members_two_step_sign_in(db, world, login_as):
+    clinician = world.user("clinician")
+    enrol(db, clinician)
+    assert login_as("site_lead").post(f"/admin/people/{clinician.id}/two-step/reset").status_code == 403
+    assert twostep.is_enabled(db, clinician)
+    response = login_as("network_leader").post(f"/admin/people/{clinician.id}/two-step/reset")
+    assert response.status_code == 302 and response.headers["Location"] == f"/admin/people/{clinician.id}"
+    db.expire_all()
+    assert not twostep.is_enabled(db, clinician) and twostep.recovery_codes_left(db, clinician) == 0
+    assert twostep.must_set_up(db, clinician)
+    assert events(db, "twostep.reset") == 1

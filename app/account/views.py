@@ -16,7 +16,7 @@ from app.extensions import get_db, limiter
 from app.security import current_device_id, pending, pending_user, start_session
 from app.web import actor, apply_errors
 from content.markdown import render
-from network import access, consent, devices, twostep
+from network import access, consent, devices, people, twostep
 from network.errors import Conflict, Invalid
 
 bp = Blueprint("account", __name__)
@@ -217,6 +217,24 @@ def disable():
         return redirect(url_for("account.security"))
     flash(_("Two-step sign-in is off. You sign in with your password alone."), "success")
     return redirect(url_for("account.security"))
+
+
+@bp.route("/admin/people/<int:user_id>/two-step/reset", methods=["POST"])
+@login_required
+def reset_twostep(user_id: int):
+    """A network leader resets a member's two-step sign-in (they lost their phone and recovery codes)."""
+    db = get_db()
+    access.require(actor(), "twostep.reset")
+    person = people.person(db, actor(), user_id)
+    try:
+        twostep.reset(db, actor(), person)
+    except Invalid:
+        db.rollback()
+        flash(_("Two-step sign-in is not on for this person."), "info")
+    else:
+        flash(_("Two-step sign-in is reset. %(name)s sets it up again at their next sign-in.",
+                name=person.full_name), "success")
+    return redirect(url_for("admin.person", user_id=user_id))
 
 
 @bp.route("/account/devices/<int:device_id>/sign-out", methods=["POST"])
