@@ -332,6 +332,8 @@ def test_members_accept_the_current_terms_before_any_other_page(db, world, login
     page = client.get("/consent?next=/profile").get_data(as_text=True)
     assert "<h2" in page and "Be kind" in page and "I have read and accept this" in page
     assert client.get("/policies/terms").status_code == 200  # reading stays open
+    footer = client.get("/policies/terms").get_data(as_text=True)
+    assert 'href="/policies/terms"' in footer and 'href="/policies/privacy"' not in footer
     assert client.get("/api/v1/measures", headers={"Accept": "application/json"}).status_code == 403
     terms2 = consent.publish(db, leader, kind="terms", title="Terms of use", body="Be kinder.")
     stale = client.post("/consent?next=/profile", data={"document_id": terms.id, "version": 1})
@@ -364,6 +366,7 @@ def test_a_parent_is_asked_to_accept_for_their_young_child(db, world, login_as):
 
 def test_leaders_publish_versions_from_the_admin_page(db, world, login_as):
     client = login_as("network_leader")
+    assert 'href="/policies/' not in client.get("/").get_data(as_text=True)  # no footer link before publishing
     response = client.post("/admin/policies", data={"kind": "privacy", "title": "Privacy notice",
                                                     "body": "What we keep.", "summary": "First version"})
     assert response.status_code == 302

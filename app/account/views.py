@@ -3,7 +3,7 @@ consent to the network's terms of use and privacy notice (with the leaders' page
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import login_required, logout_user
@@ -20,6 +20,20 @@ from network import access, consent, devices, people, twostep
 from network.errors import Conflict, Invalid
 
 bp = Blueprint("account", __name__)
+
+
+@bp.app_context_processor
+def _policy_links():
+    """The footer links to the terms and privacy notice only once they are published (the loader
+    already read the current versions for a signed-in member; a visitor costs one small query)."""
+    def published_policies() -> dict[str, int]:
+        if "policy_versions" in g:
+            return g.policy_versions
+        try:
+            return consent.current_versions(get_db())
+        except Exception:  # an error page must render even when the database is the problem
+            return {}
+    return {"published_policies": published_policies}
 
 
 def _secret() -> str:
