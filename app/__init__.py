@@ -65,7 +65,7 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(token: str):
-        return people.user_for_session(get_db(), token)
+        return security.load_signed_in(token)
 
     people.User.get_id = people.session_token  # the cookie carries id and session version
 
@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.library.stewardship import bp as stewardship_bp
     from app.library.views import bp as library_bp
     from app.library.views import files as files_bp
+    from app.me.views import bp as me_bp
     from app.outcomes.views import bp as outcomes_bp
     from app.pdsa.views import bp as pdsa_bp
     from app.public.views import bp as public_bp
@@ -96,7 +97,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (home_bp, auth_bp, sites_bp, admin_bp, outcomes_bp, public_bp, library_bp, files_bp, stories_bp,
                       moderation_bp, sessions_bp, visits_bp, front_bp, api_bp, stewardship_bp, agreement_bp, pdsa_bp,
-                      health_bp, council_bp, account_bp, safety_bp, contact_bp):
+                      health_bp, council_bp, account_bp, me_bp, safety_bp, contact_bp):
         app.register_blueprint(blueprint)
 
 

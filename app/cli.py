@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 
 from app.extensions import database
@@ -55,7 +55,7 @@ def seed_demo(db) -> list[tuple[str, str, str]]:
     from content import demo as content_demo
     from network import demo
 
-    logins = demo.seed(db)
+    logins = demo.seed(db, app_secret=current_app.config["SECRET_KEY"] if has_app_context() else None)
     content_demo.seed(db)
     return logins
 

@@ -1,15 +1,28 @@
-"""Security headers (CSP with a per-request nonce, no inline script) and session lifetimes.
+"""Security headers (CSP with a per-request nonce, no inline script), session lifetimes, and the
+gates every request passes: a signed-in device that is still live, and the current terms accepted.
 
 A ~30-line hook of our own instead of flask-talisman (no release since 2023).
+
+Sign-in has up to two steps. After the password, a person with two-step sign-in (or a role that
+requires it, not yet set up) is *half signed in*: the session holds only `pending_sign_in` (whose
+account, when, where to go next), Flask-Login knows nobody, so every member page treats the visitor
+as anonymous; only the code and setup pages read the pending state. The full session starts after
+the second step, with a server-side device record whose key the cookie carries.
 """
 from __future__ import annotations
 
 import secrets
 import time
 
-from flask import Flask, flash, g, request, session
+from flask import Flask, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+
+#: a password step not followed by the second step within this long must be done again
+PENDING_MINUTES = 10
+#: pages a member may reach before accepting the current terms of use and privacy notice
+CONSENT_EXEMPT = {"static", "account.consent_page", "account.accept", "account.policy", "auth.logout",
+                  "front.language", "home.healthz"}
 
 
 def csp_nonce() -> str:
@@ -52,7 +65,12 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _session_lifetime():
-        if request.endpoint == "static" or not current_user.is_authenticated:
+        if request.endpoint == "static":
+            return None
+        if not current_user.is_authenticated:
+            if "_user_id" in session:  # the cookie names a session the server no longer honours
+                session.clear()
+                flash(_("You were signed out on this device. Please sign in again."), "info")
             return None
         now = time.time()
         started, seen = session.get("login_at", 0), session.get("seen_at", 0)
@@ -64,16 +82,94 @@ def init_app(app: Flask) -> None:
             flash(_("You were signed out after a period of inactivity. Please sign in again."), "info")
             return None
         session["seen_at"] = now
-        return None
+        return _consent_gate()
 
 
-def start_session(user, remember: bool = False) -> None:
-    """A fresh session at sign-in: nothing from before survives (no session fixation)."""
-    from flask_login import login_user
-
-    locale = session.get("locale")  # a language chosen before signing in stays chosen
+def _fresh_session() -> None:
+    """Nothing from before survives a step of signing in (no session fixation), except the language."""
+    locale = session.get("locale")
     session.clear()
-    login_user(user, remember=remember)
-    session["login_at"] = session["seen_at"] = time.time()
     if locale:
         session["locale"] = locale
+
+
+def start_session(user, remember: bool = False, method: str = "password") -> None:
+    """A fresh, fully signed-in session with its own device record."""
+    from flask_login import login_user
+
+    from app.extensions import get_db
+    from network import devices
+
+    _fresh_session()
+    session["device"] = devices.start(get_db(), user, user_agent=request.headers.get("User-Agent", ""),
+                                      address=request.remote_addr, method=method)
+    login_user(user, remember=remember)
+    session["login_at"] = session["seen_at"] = time.time()
+
+
+def load_signed_in(token: str):
+    """Flask-Login's user loader: the account, only while this cookie's device record is live (asked on
+    every request and socket event, so a device signed out from elsewhere is refused at once)."""
+    from app.extensions import get_db
+    from network import devices
+
+    user, record, versions = devices.load_signed_in(get_db(), token, session.get("device"))
+    g.device_id = record.id if record is not None else None
+    g.policy_versions = versions
+    return user
+
+
+def current_device_id() -> int | None:
+    return g.get("device_id")
+
+
+def begin_pending(user, *, remember: bool, next_url: str, setup: bool) -> None:
+    """Half signed in: the password was right; the second step (or setting it up) comes next."""
+    from network.people import session_token
+
+    _fresh_session()
+    session["pending_sign_in"] = {"token": session_token(user), "at": time.time(), "remember": bool(remember),
+                                  "next": next_url, "setup": setup}
+
+
+def pending() -> dict | None:
+    data = session.get("pending_sign_in")
+    if not isinstance(data, dict) or time.time() - data.get("at", 0) > PENDING_MINUTES * 60:
+        return None
+    return data
+
+
+def pending_user():
+    """The half-signed-in person, or None (no pending step, too old, or the account changed since)."""
+    from app.extensions import get_db
+    from network import people
+
+    data = pending()
+    return people.user_for_session(get_db(), data["token"]) if data else None
+
+
+def _consent_gate():
+    """Until the current terms and privacy notice are accepted (for oneself and young children), every
+    page but the consent pages redirects there. The answer is kept in the session per set of versions."""
+    from app.extensions import get_db
+    from app.web import wants_json
+    from network import consent
+
+    if request.endpoint in CONSENT_EXEMPT:
+        return None
+    db = get_db()
+    versions = g.policy_versions if "policy_versions" in g else consent.current_versions(db)
+    if not versions:
+        return None
+    key = sorted(versions.items())
+    if session.get("consent_ok") == [list(pair) for pair in key]:
+        return None
+    user = current_user._get_current_object()
+    if consent.outstanding(db, user) or consent.waiting_for_parent(db, user):
+        if wants_json():
+            from app.errors import error_response
+
+            return error_response(403, _("Accept the current terms of use and privacy notice first."))
+        return redirect(url_for("account.consent_page", next=request.full_path.rstrip("?")))
+    session["consent_ok"] = [list(pair) for pair in key]
+    return None

@@ -821,3 +821,57 @@ def _contact_thread(actor, connection) -> Decision:
         return Decision.SIGN_IN
     members = actor.id in (connection.requester_id, connection.recipient_id)
     return Decision.ALLOW if members and connection.status == "accepted" else Decision.HIDDEN
+
+
+# ---------------------------------------------------------------------------------------------
+# Two-step sign-in, signed-in devices, and consent to the terms of use and privacy notice
+
+#: roles that must sign in with a second step; everyone else is offered it
+TWO_STEP_ROLES = frozenset({Role.NETWORK_LEADER, Role.MODERATOR, Role.SITE_LEAD, Role.CLINICIAN})
+
+
+@rule("twostep.setup", "the person themselves (set up two-step sign-in, new recovery codes)")
+def _twostep_setup(actor, _target) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("twostep.disable", "the person themselves, unless one of their roles requires two-step sign-in "
+                         "(network leaders, moderators, site leads, clinicians)")
+def _twostep_disable(actor, _target) -> Decision:
+    return _members_only(actor, signed_in(actor) and not (set(actor.roles) & TWO_STEP_ROLES))
+
+
+@rule("twostep.reset", "network leaders (for a member who lost their phone and recovery codes)")
+def _twostep_reset(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor))
+
+
+@rule("devices.own", "the person themselves (see their signed-in devices, sign out one or all others)")
+def _devices_own(actor, _target) -> Decision:
+    return _members_only(actor, True)
+
+
+@rule("policy.read", "everyone, signed in or not (the terms of use and privacy notice)")
+def _policy_read(_actor, _target) -> Decision:
+    return Decision.ALLOW
+
+
+@rule("policy.accept", "every signed-in member of 13 or over, for themselves")
+def _policy_accept(actor, _target) -> Decision:
+    from network.consent import is_under_13
+
+    return _members_only(actor, signed_in(actor) and not is_under_13(actor))
+
+
+@rule("policy.accept_for_child", "a parent linked to the child, for a child under 13")
+def _policy_accept_for_child(actor, scope) -> Decision:
+    if not signed_in(actor):
+        return Decision.SIGN_IN
+    if actor.id not in scope.parent_ids:
+        return Decision.HIDDEN
+    return Decision.ALLOW if scope.under_13 else Decision.FORBIDDEN
+
+
+@rule("policy.publish", "network leaders (publish a new version of the terms or privacy notice)")
+def _policy_publish(actor, _target) -> Decision:
+    return _members_only(actor, is_leader(actor))

@@ -68,8 +68,9 @@ def _slug_email(local: str) -> str:
     return f"{local}@{DEMO_DOMAIN}"
 
 
-def seed(db: Session) -> list[tuple[str, str, str]]:
-    """Create or complete the demo network; returns (role, e-mail, where) for the printed logins."""
+def seed(db: Session, app_secret: str | None = None) -> list[tuple[str, str, str]]:
+    """Create or complete the demo network; returns (role, e-mail, where) for the printed logins.
+    `app_secret` (the app's SECRET_KEY) lets the demo turn two-step sign-in on for a few accounts."""
     network = get_network(db)
     network.name, network.aim = NETWORK_NAME, NETWORK_AIM
     sites = _seed_sites(db)
@@ -155,6 +156,9 @@ def seed(db: Session) -> list[tuple[str, str, str]]:
     from network import demo_dua
 
     demo_dua.seed(db, leader)
+    from network import demo_twostep
+
+    logins += demo_twostep.seed(db, leader, DEMO_DOMAIN, app_secret)
     db.commit()
     return logins
 

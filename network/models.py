@@ -1,3 +1,3 @@
 """Imports every model module of the network package, so the metadata is complete (migrations, tests)."""
-from network import (agreements, audit, bright_spots, council, groups, minors, notifications, outbox,  # noqa: F401
-                     outcomes, people, sessions, usage)
+from network import (agreements, audit, bright_spots, consent, council, devices, groups, minors,  # noqa: F401
+                     notifications, outbox, outcomes, people, sessions, twostep, usage)

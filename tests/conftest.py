@@ -217,11 +217,16 @@ def world(db) -> World:
 
 
 def sign_in(client, user: User) -> None:
-    """Put a signed-in session in the client's cookie, as the sign-in page would."""
+    """Put a signed-in session in the client's cookie, as the sign-in page would after every step
+    (password, and two-step sign-in where the person has it): a live device record, and the cookie."""
+    from network import devices
     from network.people import session_token
 
+    with client.application.extensions["carecommons.db"].session_factory() as db:
+        key = devices.start(db, user, user_agent="pytest test client", address="127.0.0.1")
     with client.session_transaction() as session:
         session["_user_id"] = session_token(user)
+        session["device"] = key
         session["_fresh"] = True
         session["login_at"] = session["seen_at"] = time.time()
 

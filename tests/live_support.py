@@ -206,6 +206,16 @@ def seed(url: str, *, crowd: int = 0, rooms: int = 1) -> Seeded:
                     db.commit()
                 made.append(Room(session.id, [m.id for m in modules], [m.title for m in modules]))
 
+            # every cookie names a live device record (the app refuses a session without one)
+            from network.devices import DeviceSession
+
+            everyone = [(user.id, session_token(user)) for user in named.values()] + \
+                [(p.id, p.token) for p in crowd_people]
+            db.execute(insert(DeviceSession), [{"user_id": uid, "key_digest": device_digest(token),
+                                                 "session_version": int(token.split(":")[1])}
+                                                for uid, token in everyone])
+            db.commit()
+
             def person(role: str) -> Person:
                 user = named[role]
                 return Person(user.id, session_token(user), role, user.full_name)
@@ -213,6 +223,17 @@ def seed(url: str, *, crowd: int = 0, rooms: int = 1) -> Seeded:
             return Seeded(person("network_leader"), person("parent"), person("clinician"), crowd_people, made)
     finally:
         engine.dispose()
+
+
+def device_key(token: str) -> str:
+    """The device key a test cookie carries for this person (seed() stores its digest)."""
+    return f"live-device-{token}"
+
+
+def device_digest(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(device_key(token).encode()).hexdigest()
 
 
 def login_cookie(secret_key: str, token: str, *, now: float | None = None) -> str:
@@ -228,7 +249,7 @@ def login_cookie(secret_key: str, token: str, *, now: float | None = None) -> st
     signer.secret_key = secret_key
     now = time.time() if now is None else now
     value = signer.session_interface.get_signing_serializer(signer).dumps(
-        {"_user_id": token, "_fresh": True, "login_at": now, "seen_at": now})
+        {"_user_id": token, "_fresh": True, "login_at": now, "seen_at": now, "device": device_key(token)})
     return f"session={value}"
 
 

@@ -37,14 +37,14 @@ PATIENT_DECIDES = {**{a: 404 for a in ACTORS}, "anonymous": 302, "patient": (409
 GUARDIAN_ONLY = {**{a: 404 for a in ACTORS}, "anonymous": 302, "parent": (200, 404)}
 
 ROUTES = [
-    Route("GET", "account.adult_care", lambda w, s: "/me/adult-care", MEMBERS),
-    Route("POST", "account.renew_access", lambda w, s: _link(w, s, "renew"), PATIENT_DECIDES),
-    Route("POST", "account.end_access", lambda w, s: _link(w, s, "end"), PATIENT_DECIDES),
-    Route("GET", "account.my_data", lambda w, s: "/me/data", MEMBERS),
-    Route("GET", "account.export_zip", lambda w, s: "/me/data/export.zip", MEMBERS),
-    Route("GET", "account.export_child_zip", lambda w, s: f"/me/data/children/{w.children[s.id].id}/export.zip",
+    Route("GET", "me.adult_care", lambda w, s: "/me/adult-care", MEMBERS),
+    Route("POST", "me.renew_access", lambda w, s: _link(w, s, "renew"), PATIENT_DECIDES),
+    Route("POST", "me.end_access", lambda w, s: _link(w, s, "end"), PATIENT_DECIDES),
+    Route("GET", "me.my_data", lambda w, s: "/me/data", MEMBERS),
+    Route("GET", "me.export_zip", lambda w, s: "/me/data/export.zip", MEMBERS),
+    Route("GET", "me.export_child_zip", lambda w, s: f"/me/data/children/{w.children[s.id].id}/export.zip",
           GUARDIAN_ONLY),
-    Route("POST", "account.close_account", lambda w, s: "/me/data/close",
+    Route("POST", "me.close_account", lambda w, s: "/me/data/close",
           {"anonymous": 302, **{a: 422 for a in ACTORS[1:]}}),
 ]
 

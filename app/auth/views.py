@@ -11,9 +11,9 @@ from app.auth.forms import LoginForm, ProfileForm, ResetRequestForm, SetPassword
 from app import live
 from app.extensions import get_db, limiter
 from app.forms import ActionForm
-from app.security import start_session
+from app.security import begin_pending, start_session
 from app.web import actor, apply_errors, localized_fields
-from network import people
+from network import devices, people, twostep
 from network.errors import Invalid
 
 bp = Blueprint("auth", __name__)
@@ -41,8 +41,7 @@ def login():
     if form.validate_on_submit():
         user = people.authenticate(get_db(), form.email.data, form.password.data)
         if user is not None:
-            start_session(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")))
+            return after_password(user, remember=form.remember.data, next_url=_safe_next(request.args.get("next")))
         form.form_errors.append(_("That e-mail address and password do not match an active account."))
         status = 422
     elif form.is_submitted():
@@ -50,11 +49,26 @@ def login():
     return render_template("auth/login.html", form=form), status
 
 
+def after_password(user, *, remember: bool = False, next_url: str | None = None):
+    """The password step is done: a second step, setting one up (roles that require it), or signed in."""
+    db = get_db()
+    next_url = next_url or url_for("home.index")
+    if twostep.is_enabled(db, user):
+        begin_pending(user, remember=remember, next_url=next_url, setup=False)
+        return redirect(url_for("account.sign_in_code"))
+    if twostep.must_set_up(db, user):
+        begin_pending(user, remember=remember, next_url=next_url, setup=True)
+        return redirect(url_for("account.sign_in_setup"))
+    start_session(user, remember=remember)
+    return redirect(next_url)
+
+
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
     """Sign out on this device (and end every other session of this account)."""
     user = current_user._get_current_object()
+    devices.end_all(get_db(), user)
     people.logout_everywhere(get_db(), user)
     live.disconnect_user(user.id)  # an open Socket.IO connection outlives the cookie otherwise
     logout_user()
@@ -80,8 +94,7 @@ def _token_page(template: str, load, token: str, form, submit):
             apply_errors(form, error)
             status = 422
         else:
-            start_session(user)
-            return redirect(url_for("home.index"))
+            return after_password(user)  # a link proves the mailbox, not the second step
     elif form.is_submitted():
         status = 422
     return render_template(template, form=form, subject=subject), status
