@@ -1,15 +1,15 @@
 """i18n: notifications keep their sentence's template and params, to be shown in each reader's language
 
-Revision ID: 0008_i18n
-Revises: 0007_front_stewardship
+Revision ID: 0012_i18n
+Revises: 0011_minors
 Create Date: 2026-11-26 04:10:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008_i18n'
-down_revision = '0007_front_stewardship'
+revision = '0012_i18n'
+down_revision = '0011_minors'
 branch_labels = None
 depends_on = None
 

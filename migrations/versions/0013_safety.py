@@ -1,7 +1,7 @@
 """safety: safeguarding flags, crisis guidance and risk phrases, safeguarding contacts; member connections, private threads, blocks
 
-Revision ID: 0008_safety
-Revises: 0007_front_stewardship
+Revision ID: 0013_safety
+Revises: 0012_i18n
 Create Date: 2026-11-26 04:08:18.421767
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import network.db
 
 
-revision = '0008_safety'
-down_revision = '0007_front_stewardship'
+revision = '0013_safety'
+down_revision = '0012_i18n'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """two-step sign-in, signed-in devices, consent to terms and privacy
 
-Revision ID: 0008_twostep
-Revises: 0007_front_stewardship
+Revision ID: 0014_twostep
+Revises: 0013_safety
 Create Date: 2026-11-26 04:07:43.136125
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import network.db
 
 
-revision = '0008_twostep'
-down_revision = '0007_front_stewardship'
+revision = '0014_twostep'
+down_revision = '0013_safety'
 branch_labels = None
 depends_on = None
 
