@@ -497,7 +497,7 @@ def run_room(*, label: str, schema: live_support.Schema, seeded, room_index: int
     workers = max(1, -(-participants // clients_per_process))
     background = _background_load()
     servers = live_support.start_servers(("A", "B"), schema.url, SECRET, worker_connections=4 * participants + 100,
-                                         app_module=app_module)
+                                         app_module=app_module, extra_env={"SOCKETIO_CHANNEL": SCHEMA})
     a, b = servers
     ctx = mp.get_context("spawn")
     results, go, stop, start_at = ctx.Queue(), ctx.Event(), ctx.Event(), ctx.Value("d", 0.0)

@@ -55,7 +55,7 @@ def _broadcast_later(flask_app, key: tuple[int, str]) -> None:
     _due.discard(key)
     with flask_app.app_context():
         payload = _presence(get_db(), *key)
-        payload.pop("people")
+        payload.pop("people", None)
         socketio.emit("presence", payload, to=sessions.room_key(*key), namespace=live.NAMESPACE)
 
 
