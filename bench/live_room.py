@@ -21,8 +21,8 @@ this 2-core machine the servers, the clients, Redis, PostgreSQL and anyone else'
 cores, and the figures mean little without knowing which was the bottleneck.
 Target: 500 participants with p95 <= 250 ms and nothing lost.
 
-The app allows a person 10 chat messages in 10 s (per process), so one sender stays at or below one
-message a second: the default 20 senders send 0.5 a second each. DESIGN.md's think time (1-5 s between
+The app allows a person 10 chat messages in 10 s (counted in Redis across the processes), so one
+sender stays at or below one message a second: the default 20 senders send 0.5 a second each. DESIGN.md's think time (1-5 s between
 actions) is for load tests of many users doing many things; this is one room at a fixed message rate,
 so there is none.
 
@@ -39,9 +39,8 @@ Client processes: one asyncio process holds up to --clients-per-process (500) cl
 over two processes (multiprocessing), and the output says how many were used and how busy they were.
 
 `--presence light` serves a diagnostic variant of the app instead (bench/live_support.py: presence
-broadcasts carry counts only, not the list of people; coalesced to one a second per room and process as
-in the app), to show what chat fan-out costs once presence no longer dominates; its header and every
-result are marked DIAGNOSTIC.
+broadcasts carry counts only, not even who joined or left as the app's do; coalesced to one a second
+per room and process as in the app); its header and every result are marked DIAGNOSTIC.
 
     .venv/bin/python bench/live_room.py [--participants 100,500,1000] [--seconds 20] [--rate 10]
                                          [--senders 20] [--no-fault | --fault-only] [--presence light]
@@ -685,7 +684,8 @@ def _report(summary: dict, tallies: list[Tally], run: dict) -> list[str]:
                      f"by replay) = {summary['missing_acked']}")
         lines.append(f"    presence rows in the database afterwards: {run['presence_rows']} for {run['joined']} "
                      f"connected "
-                     f"participants (rows of the killed process's sockets stay: nothing removes them)")
+                     f"participants (the survivor removes the killed process's rows once its heartbeat key "
+                     f"expires: LIVE_SERVER_TTL, 15 s by default)")
         for failure in [x for t in tallies for x in t.failover_failures][:5]:
             lines.append(f"    failover failed: {failure}")
     for error in join_failures[:5]:
