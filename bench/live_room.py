@@ -552,6 +552,15 @@ def run_room(*, label: str, schema: live_support.Schema, seeded, room_index: int
             tallies.append(Tally(**payload))
         send_phase = sending.read(skip=("A",) if killed_at is not None else ())
         presence_rows = schema.scalar("SELECT count(*) FROM room_presence WHERE session_id = %s", room.session_id)
+        rows_cleared_after = None
+        if killed_at is not None:  # the survivor removes the killed process's rows when its heartbeat expires
+            wait_until = time.monotonic() + 30
+            while presence_rows > joined and time.monotonic() < wait_until:
+                time.sleep(0.5)
+                presence_rows = schema.scalar("SELECT count(*) FROM room_presence WHERE session_id = %s",
+                                              room.session_id)
+            if presence_rows <= joined:
+                rows_cleared_after = time.time() - start_at.value - killed_at
         if killed_at is not None:
             send_phase["servers"]["A (until killed)"] = a_until_kill
         summary = _summarise(tallies, joined)
@@ -559,7 +568,8 @@ def run_room(*, label: str, schema: live_support.Schema, seeded, room_index: int
                    "messages": messages, "background": background, "ready": ready, "settle_max": settle_max,
                    "join_phase": join_phase,
                    "send_phase": send_phase, "rss_before": rss_before, "rss_after": rss_after,
-                   "killed_at": killed_at, "presence_rows": presence_rows}
+                   "killed_at": killed_at, "presence_rows": presence_rows,
+                   "rows_cleared_after": rows_cleared_after}
         return _report(summary, tallies, context)
     finally:
         # servers first (SIGKILL): a polite shutdown would have every disconnect broadcast presence to
@@ -682,10 +692,12 @@ def _report(summary: dict, tallies: list[Tally], run: dict) -> list[str]:
                      f"sender's wait for its failover counts)")
         lines.append(f"    acknowledged-but-missing (acknowledged message x participant, never received live or "
                      f"by replay) = {summary['missing_acked']}")
+        cleared = run["rows_cleared_after"]
         lines.append(f"    presence rows in the database afterwards: {run['presence_rows']} for {run['joined']} "
-                     f"connected "
-                     f"participants (the survivor removes the killed process's rows once its heartbeat key "
-                     f"expires: LIVE_SERVER_TTL, 15 s by default)")
+                     f"connected participants; "
+                     + (f"the killed process's rows were gone when checked {cleared:.1f} s after the kill" if cleared is not None
+                        else "the killed process's rows were still there 30 s after the run")
+                     + " (removed when its heartbeat key expires: LIVE_SERVER_TTL 15 s, beat 5 s)")
         for failure in [x for t in tallies for x in t.failover_failures][:5]:
             lines.append(f"    failover failed: {failure}")
     for error in join_failures[:5]:
