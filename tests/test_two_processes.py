@@ -33,7 +33,8 @@ SCHEMA = f"two_proc_test_{os.getpid()}"
 WAIT = 10.0  # seconds any one expected message may take before the test says what it saw instead
 #: this run's own Redis channel (several test runs and benchmarks share this machine's Redis), and a
 #: quick heartbeat so that a killed process's presence goes within seconds
-SERVER_ENV = {"SOCKETIO_CHANNEL": SCHEMA, "LIVE_HEARTBEAT_SECONDS": "0.5", "LIVE_SERVER_TTL": "2"}
+#: (TTL a few beats long: a server starved of CPU on this shared machine must not look dead)
+SERVER_ENV = {"SOCKETIO_CHANNEL": SCHEMA, "LIVE_HEARTBEAT_SECONDS": "0.5", "LIVE_SERVER_TTL": "3"}
 
 
 @dataclass
@@ -316,7 +317,8 @@ def test_a_killed_process_leaves_no_presence_behind(cluster, participants):
                                 "the parent on the killed process C leaving")
         took = time.monotonic() - killed
         assert gone["total"] == 1 and gone["counts"] == {"clinician": 1}
-        assert took < 2 + 0.5 + 3, f"presence of the killed process went only after {took:.1f} s"
+        ttl, beat = float(SERVER_ENV["LIVE_SERVER_TTL"]), float(SERVER_ENV["LIVE_HEARTBEAT_SECONDS"])
+        assert took < ttl + 2 * beat + 3, f"presence of the killed process went only after {took:.1f} s"
         schema = live_support.Schema(SCHEMA)
         assert schema.scalar("SELECT count(*) FROM room_presence WHERE session_id = %s", room.session_id) == 1
     finally:
