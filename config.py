@@ -14,6 +14,13 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _origins(value: str | None) -> list[str] | None:
+    """SOCKETIO_ALLOWED_ORIGINS: comma-separated origins, or unset for the same origin only (None). Never
+    an empty list: python-engineio reads [] as "do not check the Origin at all"."""
+    origins = [o.strip().rstrip("/") for o in (value or "").split(",") if o.strip()]
+    return origins or None
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the usual postgres:// and postgresql:// forms and use psycopg 3 for them."""
     for prefix in ("postgres://", "postgresql://"):
@@ -26,6 +33,10 @@ class Config:
     SECRET_KEY = _env("SECRET_KEY", "dev-only-secret-change-me")
     DATABASE_URL = normalise_database_url(_env("DATABASE_URL", f"sqlite:///{INSTANCE / 'carecommons.db'}"))
     REDIS_URL = _env("REDIS_URL")
+    #: the connection pool per process (PostgreSQL): under gevent every socket event holds a connection
+    #: while it runs, and SQLAlchemy's default 5 + 10 ran out in the live-room benchmark
+    DATABASE_POOL_SIZE = int(_env("DATABASE_POOL_SIZE", "10"))
+    DATABASE_MAX_OVERFLOW = int(_env("DATABASE_MAX_OVERFLOW", "20"))
     NETWORK_NAME = _env("NETWORK_NAME", "CareCommons IBD Network")
 
     SESSION_COOKIE_HTTPONLY = True
@@ -53,6 +64,14 @@ class Config:
     MAIL_SENDER = _env("MAIL_SENDER", "CareCommons <no-reply@carecommons.invalid>")
 
     SOCKETIO_ASYNC_MODE = _env("SOCKETIO_ASYNC_MODE", "threading")
+    #: browser origins allowed to open a live-room socket; unset: the page's own origin only
+    SOCKETIO_ALLOWED_ORIGINS = _origins(_env("SOCKETIO_ALLOWED_ORIGINS"))
+    #: the Redis pub/sub channel (and key prefix) of this deployment: two deployments on one Redis must differ
+    SOCKETIO_CHANNEL = _env("SOCKETIO_CHANNEL", "carecommons")
+    #: every server process renews a Redis key this often; when it has not for LIVE_SERVER_TTL seconds the
+    #: process is taken for dead and the others remove its presence rows
+    LIVE_HEARTBEAT_SECONDS = float(_env("LIVE_HEARTBEAT_SECONDS", "5"))
+    LIVE_SERVER_TTL = float(_env("LIVE_SERVER_TTL", "15"))
     #: a live room's presence list is broadcast at most this often (seconds); joins in between coalesce
     PRESENCE_INTERVAL = float(_env("PRESENCE_INTERVAL", "1.0"))
     #: uploaded files live here, outside the static folder, under server-made names

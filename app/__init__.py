@@ -24,13 +24,16 @@ def create_app(config=None) -> Flask:
     app.config.from_object(config or config_module.from_environment())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    Database(app.config["DATABASE_URL"]).init_app(app)
+    Database(app.config["DATABASE_URL"], pool_size=app.config["DATABASE_POOL_SIZE"],
+             max_overflow=app.config["DATABASE_MAX_OVERFLOW"]).init_app(app)
     _init_login(app)
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=_locale)
+    # cors_allowed_origins: None checks the Origin against the page's own host; [] would switch the check off
     socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-                      message_queue=app.config.get("REDIS_URL"), cors_allowed_origins=[])
+                      message_queue=app.config.get("REDIS_URL"), channel=app.config["SOCKETIO_CHANNEL"],
+                      cors_allowed_origins=app.config["SOCKETIO_ALLOWED_ORIGINS"] or None)
     security.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)

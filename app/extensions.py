@@ -22,8 +22,9 @@ babel = Babel()
 class Database:
     """The engine and session factory of one app; a request gets one session, closed at teardown."""
 
-    def __init__(self, url: str):
-        self.engine = make_engine(url)
+    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10):
+        pool = {} if url.startswith("sqlite") else {"pool_size": pool_size, "max_overflow": max_overflow}
+        self.engine = make_engine(url, **pool)
         self.session_factory: sessionmaker[Session] = make_session_factory(self.engine)
 
     def init_app(self, app) -> None:

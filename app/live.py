@@ -10,11 +10,16 @@ Protocol (also in the README):
   hand {session_id, client_id, raised} / hand_lower {…, user_id} / agenda {…, module_id}
   pin / remove_message {…, message_id} / restrict {…, user_id, kind: muted|unmute|removed}
   breakout_open {…, name, roles} / breakout_close {…, breakout_id} / leave {session_id, room?}
-Server -> client: "event" (one room event), "presence" ({room, counts, people, total}), "error", "removed".
+  presence {session_id, room?}              -> ack {room, counts, people, total} (the whole list)
+Server -> client: "event" (one room event), "presence" ({room, counts, total, joined, left}: counts and
+what changed since this process's last broadcast to the room, never the whole list), "error", "removed".
 """
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 import time
 from typing import Any, Callable
@@ -25,13 +30,14 @@ from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room, leave_room
 
 from app.extensions import get_db, socketio
+from app.security import session_is_current
 from app.web import localized_fields, localized_message
 from content.markdown import render_inline
 from sqlalchemy import select
 
 from network import sessions
 from network.errors import DomainError, Invalid
-from network.sessions import MAIN_ROOM, RateLimiter, RoomEvent
+from network.sessions import MAIN_ROOM, RateLimiter, RoomEvent, SharedRateLimiter
 
 log = logging.getLogger("carecommons.live")
 NAMESPACE = "/live"
@@ -59,22 +65,27 @@ def _error(error: DomainError) -> dict[str, Any]:
 
 class LiveNamespace(Namespace):
     def on_connect(self, auth=None):
-        """Only signed-in members may open a socket (the Flask-Login session cookie is shared)."""
-        if not current_user.is_authenticated:
+        """Only signed-in members whose session is within its idle and absolute lifetimes may open a
+        socket (the Flask-Login session cookie is shared)."""
+        if not current_user.is_authenticated or not session_is_current():
             return False
+        heartbeat(current_app).start(get_db())
         return True
 
     def on_disconnect(self, reason=None):
         db = get_db()
-        session_id = sessions.leave(db, request.sid)
-        if session_id is not None:
-            _broadcast_presence(db, session_id, MAIN_ROOM)
+        where = sessions.leave(db, request.sid)
+        if where is not None:
+            _broadcast_presence(db, *where)
 
     def on_join(self, data):
         return _handle(data, _join)
 
     def on_leave(self, data):
         return _handle(data, _leave)
+
+    def on_presence(self, data):
+        return _handle(data, _presence_request)
 
     def on_chat(self, data):
         return _handle(data, _chat, limiter=CHAT)
@@ -138,7 +149,8 @@ class LiveNamespace(Namespace):
 
 def _handle(data, action: Callable, limiter: str = ACTION):
     """Load -> check -> act for one socket event; domain errors become an error event and an error ack."""
-    if not current_user.is_authenticated:  # signed out (or deactivated) since the socket opened
+    # signed out, deactivated, or past the session's idle or absolute lifetime since the socket opened
+    if not current_user.is_authenticated or not session_is_current():
         socketio.server.disconnect(request.sid, namespace=NAMESPACE)
         return {"error": {"status": 401, "message": _("Sign in again."), "fields": {}}}
     db = get_db()
@@ -169,18 +181,24 @@ def _chat(db, user, session, data):
 
 
 def _emit_event(db, event: RoomEvent, created: bool) -> dict[str, Any]:
-    """Broadcast a newly committed event to its room (a retried one was broadcast already)."""
+    """Broadcast a committed event to its room. A retry (`created` False: the client id was seen before)
+    is broadcast again, with the same seq: the first broadcast may have died with the process that
+    committed it, and clients drop a seq they already hold."""
     payload = event_json(db, event)
-    if created:
-        socketio.emit("event", payload, to=event.room_key, namespace=NAMESPACE)
+    socketio.emit("event", payload, to=event.room_key, namespace=NAMESPACE)
     return {"id": event.id, "seq": event.seq}
 
 
-def _join(db, user, session, data):
+def _room(data) -> str:
     room = data.get("room") or MAIN_ROOM
     if not isinstance(room, str):
         raise Invalid({"room": [_("Name the room.")]})
-    sessions.enter(db, user, session, sid=request.sid, room=room)
+    return room
+
+
+def _join(db, user, session, data):
+    room = _room(data)
+    sessions.enter(db, user, session, sid=request.sid, room=room, server_id=heartbeat(current_app).server_id)
     join_room(sessions.room_key(session.id, room))
     last_seq = data.get("last_seq") if isinstance(data.get("last_seq"), int) else 0
     missed = sessions.events_after(db, user, session, room, last_seq)
@@ -190,11 +208,17 @@ def _join(db, user, session, data):
 
 
 def _leave(db, user, session, data):
-    room = data.get("room") or MAIN_ROOM
+    room = _room(data)
     leave_room(sessions.room_key(session.id, room))
     sessions.leave(db, request.sid)
     _broadcast_presence(db, session.id, room)
     return {"room": room}
+
+
+def _presence_request(db, user, session, data):
+    """The whole list of who is in the room: broadcasts carry only counts and changes."""
+    room = _room(data)
+    return {"room": room, **sessions.room_presence(db, user, session, room)}
 
 
 def _restrict(db, user, session, data):
@@ -209,17 +233,47 @@ def _restrict(db, user, session, data):
 
 
 #: a room's presence is broadcast at most every PRESENCE_INTERVAL seconds (a setting; 0 in tests):
-#: when 1,000 people join, broadcasting the whole list on every join would send a million messages
+#: when 1,000 people join, broadcasting on every join would send a million messages
 _presence_due: dict[tuple[int, str, int], float] = {}
+#: per room, the people this process last told the room about: a broadcast carries only the difference
+_presence_told: dict[tuple[int, str, int], dict[int, dict]] = {}
 _presence_lock = threading.Lock()
 
 
-def _broadcast_presence(db, session_id: int, room: str) -> dict:
-    """This room's presence now (returned for the caller's ack), broadcast to the room at most once per
-    PRESENCE_INTERVAL: a change inside the interval is sent by one delayed broadcast with the state
-    at that moment, so the last change is never lost."""
+def _room_presence(db, session_id: int, room: str) -> dict | None:
     session = db.get(sessions.LearningSession, session_id)
-    payload = {"room": room, **sessions.presence(db, session, room)}
+    return None if session is None else {"room": room, **sessions.presence(db, session, room)}
+
+
+def presence_change(key: tuple[int, str, int], full: dict) -> dict | None:
+    """The broadcast for a room whose whole presence is now `full`: counts by role, total, and who
+    joined and left since this process's last broadcast to the room (None when nobody did). Each
+    process diffs against what it told the room itself; clients apply joined/left as set operations, so
+    diffs from several processes agree, and a client whose list disagrees with the counts asks for the
+    whole list (the `presence` request)."""
+    now_present = {person["id"]: {"id": person["id"], "name": person["name"], "role": role}
+                   for role, people in full["people"].items() for person in people}
+    with _presence_lock:
+        before = _presence_told.get(key, {})
+        _presence_told[key] = now_present
+    joined = [person for uid, person in now_present.items() if before.get(uid) != person]
+    left = [{"id": uid, "role": person["role"]} for uid, person in before.items() if uid not in now_present]
+    if not joined and not left:
+        return None
+    return {"room": full["room"], "counts": full["counts"], "total": full["total"], "joined": joined, "left": left}
+
+
+def _emit_presence(key: tuple[int, str, int], full: dict) -> None:
+    change = presence_change(key, full)
+    if change is not None:
+        socketio.emit("presence", change, to=sessions.room_key(key[0], key[1]), namespace=NAMESPACE)
+
+
+def _broadcast_presence(db, session_id: int, room: str) -> dict:
+    """This room's whole presence now (returned for the caller's ack); its change is broadcast to the
+    room at most once per PRESENCE_INTERVAL: a change inside the interval is sent by one delayed
+    broadcast with the state at that moment, so the last change is never lost."""
+    payload = _room_presence(db, session_id, room) or {"room": room, "counts": {}, "people": {}, "total": 0}
     interval = current_app.config["PRESENCE_INTERVAL"]
     key, now = (session_id, room, id(current_app._get_current_object())), time.monotonic()
     with _presence_lock:
@@ -232,18 +286,89 @@ def _broadcast_presence(db, session_id: int, room: str) -> dict:
                                            due + interval - now)
             return payload
         _presence_due[key] = now
-    socketio.emit("presence", payload, to=sessions.room_key(session_id, room), namespace=NAMESPACE)
+    _emit_presence(key, payload)
     return payload
 
 
 def _delayed_presence(app, session_id: int, room: str, delay: float) -> None:
     socketio.sleep(max(0.0, delay))
     with app.app_context():
-        db = get_db()
-        session = db.get(sessions.LearningSession, session_id)
-        if session is not None:
-            payload = {"room": room, **sessions.presence(db, session, room)}
-            socketio.emit("presence", payload, to=sessions.room_key(session_id, room), namespace=NAMESPACE)
+        full = _room_presence(get_db(), session_id, room)
+        if full is not None:
+            _emit_presence((session_id, room, id(app)), full)
+
+
+class Heartbeat:
+    """This server process's liveness, and the removal of presence rows that crashed processes left.
+
+    Presence rows carry the id of the process holding the socket. With Redis, every process renews a
+    key `<channel>:live-server:<id>` every LIVE_HEARTBEAT_SECONDS that expires after LIVE_SERVER_TTL,
+    and on each beat removes the rows of processes whose key has expired (a SIGKILL says no goodbye for
+    its sockets), broadcasting the rooms' new presence. Without Redis there is one process: at its
+    first connection it removes every row not its own (left by the process before it).
+    Started at the first socket connection, not in create_app: CLI commands build the app too."""
+
+    def __init__(self, app):
+        self.app = app
+        self._pid: int | None = None
+        self._id = ""
+        self._lock = threading.Lock()
+        self._started = False
+        self.redis = None
+
+    @property
+    def server_id(self) -> str:
+        pid = os.getpid()
+        if self._pid != pid:  # made in this process (a fork gets its own)
+            self._pid, self._id, self._started = pid, f"{socket.gethostname()}:{pid}:{secrets.token_hex(4)}", False
+        return self._id
+
+    def _key(self, server_id: str) -> str:
+        return f"{self.app.config['SOCKETIO_CHANNEL']}:live-server:{server_id}"
+
+    def start(self, db) -> None:
+        server_id = self.server_id
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        url = self.app.config.get("REDIS_URL")
+        if not url:
+            sessions.clear_other_servers(db, server_id)
+            return
+        import redis
+
+        self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self.beat()  # before this process stores its first presence row
+        socketio.start_background_task(self._run)
+
+    def beat(self) -> None:
+        self.redis.set(self._key(self.server_id), "1", px=int(self.app.config["LIVE_SERVER_TTL"] * 1000))
+
+    def _run(self) -> None:
+        while True:
+            socketio.sleep(self.app.config["LIVE_HEARTBEAT_SECONDS"])
+            try:
+                self.beat()
+                with self.app.app_context():
+                    self.sweep(get_db())
+            except Exception:  # Redis or the database away for a moment: the next beat tries again
+                log.exception("live-room heartbeat failed")
+
+    def sweep(self, db) -> list[tuple[int, str]]:
+        """Remove presence rows of processes whose heartbeat expired; broadcast those rooms' presence."""
+        mine = self.server_id
+        dead = [s for s in sessions.presence_servers(db) if s != mine and not self.redis.exists(self._key(s))]
+        rooms = sessions.clear_servers(db, dead)
+        for session_id, room in rooms:
+            _broadcast_presence(db, session_id, room)
+        if dead:
+            log.info("removed presence of %d stopped server process(es) in %d room(s)", len(dead), len(rooms))
+        return rooms
+
+
+def heartbeat(app) -> Heartbeat:
+    return app.extensions["carecommons.live_heartbeat"]
 
 
 def disconnect_user(user_id, *, reason: str = "signed out") -> None:
@@ -257,8 +382,22 @@ def disconnect_user(user_id, *, reason: str = "signed out") -> None:
         sessions.clear_presence(db, sids)
 
 
+def rate_limits(app) -> dict[str, RateLimiter]:
+    """Per person (socket events are not covered by Flask-Limiter): counted in Redis across every
+    server process when REDIS_URL is set, in this process otherwise."""
+    limits = {CHAT: (10, 10), ACTION: (30, 10)}
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return {name: RateLimiter(count=count, seconds=seconds) for name, (count, seconds) in limits.items()}
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    prefix = f"{app.config['SOCKETIO_CHANNEL']}:rate"
+    return {name: SharedRateLimiter(client, f"{prefix}:{name}", count=count, seconds=seconds)
+            for name, (count, seconds) in limits.items()}
+
+
 def init_app(app) -> None:
-    #: per person, per process: socket events are not covered by Flask-Limiter
-    app.extensions["carecommons.live_limits"] = {CHAT: RateLimiter(count=10, seconds=10),
-                                                 ACTION: RateLimiter(count=30, seconds=10)}
+    app.extensions["carecommons.live_limits"] = rate_limits(app)
+    app.extensions["carecommons.live_heartbeat"] = Heartbeat(app)
     socketio.on_namespace(LiveNamespace(NAMESPACE))

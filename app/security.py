@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from flask import Flask, flash, g, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
@@ -72,17 +72,30 @@ def init_app(app: Flask) -> None:
                 session.clear()
                 flash(_("You were signed out on this device. Please sign in again."), "info")
             return None
-        now = time.time()
-        started, seen = session.get("login_at", 0), session.get("seen_at", 0)
-        idle = app.config["SESSION_IDLE_MINUTES"] * 60
-        absolute = app.config["SESSION_ABSOLUTE_HOURS"] * 3600
-        if now - seen > idle or now - started > absolute:
-            logout_user()
-            session.clear()
+        if not session_is_current():
             flash(_("You were signed out after a period of inactivity. Please sign in again."), "info")
             return None
-        session["seen_at"] = now
         return _consent_gate()
+
+
+def session_is_current() -> bool:
+    """The one check of the session lifetimes (ASVS 5.0 V7), for page requests and socket events alike:
+    a signed-in session past its idle or absolute lifetime is ended here and False returned; a live one
+    records this moment as its last activity. True when nobody is signed in (nothing to end).
+
+    Socket.IO events see the session of the handshake (Flask-SocketIO keeps a copy per connection), so a
+    socket's activity keeps that socket's copy alive, never the cookie of the pages."""
+    if not current_user.is_authenticated:
+        return True
+    config = current_app.config
+    now = time.time()
+    started, seen = session.get("login_at", 0), session.get("seen_at", 0)
+    if now - seen > config["SESSION_IDLE_MINUTES"] * 60 or now - started > config["SESSION_ABSOLUTE_HOURS"] * 3600:
+        logout_user()
+        session.clear()
+        return False
+    session["seen_at"] = now
+    return True
 
 
 def _fresh_session() -> None:

@@ -2,17 +2,10 @@
 change, so the benchmark can separate the cost of chat fan-out from the cost of presence broadcasts.
 
 The app broadcasts a room's presence (app/live.py `_broadcast_presence`) at most once per
-PRESENCE_INTERVAL per room and process, but every broadcast carries the whole list of people (id and
-name, ~35 bytes each): with 1,000 people in the room, each one is ~35 KB to each of 1,000 sockets, from
-each of the two processes, every interval while people come and go - about 2 GB of JSON while a
-thousand people join, on top of chat.
-
-Here each process still broadcasts a room's presence at most once per COALESCE_SECONDS, computed fresh
-from the database when it goes out, but the broadcast carries the counts and total only; the join
-acknowledgement still carries the full presence at that moment. This is a candidate change to
-`_broadcast_presence` (with the room page asking for the list when it wants it, or the broadcast
-carrying only who joined and left), measured here; it is not the app as shipped, which the default
-benchmark run serves (`wsgi:app`) untouched.
+PRESENCE_INTERVAL per room and process, carrying counts and who joined or left since that process's
+last broadcast (the whole list only in the join acknowledgement and on request). Here each process
+broadcasts counts and total only, not even the joined/left names, to show what presence costs at all
+next to chat fan-out. It is not the app as shipped, which the default benchmark run serves (`wsgi:app`).
 
     gunicorn -k gevent -w 1 --no-control-socket -b 127.0.0.1:PORT bench.live_support:app
 """
@@ -55,7 +48,7 @@ def _broadcast_later(flask_app, key: tuple[int, str]) -> None:
     _due.discard(key)
     with flask_app.app_context():
         payload = _presence(get_db(), *key)
-        payload.pop("people")
+        payload.pop("people", None)
         socketio.emit("presence", payload, to=sessions.room_key(*key), namespace=live.NAMESPACE)
 
 

@@ -9,6 +9,7 @@ sequence number it saw. Nothing acknowledged is lost, whichever server process t
 from __future__ import annotations
 
 import enum
+import logging
 import re
 import time
 from collections import defaultdict, deque
@@ -26,6 +27,7 @@ from network.errors import Conflict, Forbidden, Invalid, NotFound
 from network.people import User, acting_role
 from network.i18n import N_
 
+log = logging.getLogger("carecommons.sessions")
 MAX_TITLE = 160
 MAX_DESCRIPTION = 20_000
 MAX_MESSAGE = 2_000
@@ -245,6 +247,8 @@ class Presence(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     acting_role: Mapped[str] = mapped_column(String(20))
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the server process holding the socket: when it dies, the others remove its rows (app/live.py)
+    server_id: Mapped[str] = mapped_column(String(100), default="", index=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -614,7 +618,8 @@ def _client_id(value) -> str:
 
 
 class RateLimiter:
-    """At most `count` events per `seconds` per person (socket events are not covered by Flask-Limiter)."""
+    """At most `count` events per `seconds` per person (socket events are not covered by Flask-Limiter),
+    counted in this process: the limiter without Redis."""
 
     def __init__(self, count: int, seconds: float):
         self.count, self.seconds = count, seconds
@@ -626,8 +631,36 @@ class RateLimiter:
         while hits and now - hits[0] > self.seconds:
             hits.popleft()
         if len(hits) >= self.count:
-            raise Invalid({"rate": [N_("Slow down: at most %(count)s messages in %(seconds)s seconds.", count=self.count, seconds=self.seconds)]})
+            raise self.refusal()
         hits.append(now)
+
+    def refusal(self) -> Invalid:
+        return Invalid({"rate": [N_("Slow down: at most %(count)s messages in %(seconds)s seconds.",
+                                    count=self.count, seconds=self.seconds)]})
+
+
+class SharedRateLimiter(RateLimiter):
+    """The same limit counted in Redis, so that it holds across server processes: a fixed window of
+    `seconds` per person (INCR, and EXPIRE so the counter goes away). `client` is a redis-py client;
+    if Redis fails, this process counts alone rather than refusing everybody."""
+
+    def __init__(self, client, prefix: str, count: int, seconds: float):
+        super().__init__(count, seconds)
+        self.client, self.prefix = client, prefix
+
+    def check(self, user_id: int) -> None:
+        window = int(time.time() // self.seconds)
+        key = f"{self.prefix}:{user_id}:{window}"
+        try:
+            pipe = self.client.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, int(self.seconds) + 1)
+            hits = pipe.execute()[0]
+        except Exception:  # redis.RedisError; network/ stays free of the redis import
+            log.warning("shared rate limit unavailable; counting in this process", exc_info=True)
+            return super().check(user_id)
+        if hits > self.count:
+            raise self.refusal()
 
 
 def chat(db: Session, actor, session: LearningSession, *, body, client_id, room: str = MAIN_ROOM):
@@ -852,11 +885,12 @@ def breakouts(db: Session, actor, session: LearningSession) -> list[Breakout]:
 # ---------------------------------------------------------------------------------------------
 # Presence and attendance
 
-def enter(db: Session, actor, session: LearningSession, *, sid: str, room: str = MAIN_ROOM) -> None:
+def enter(db: Session, actor, session: LearningSession, *, sid: str, room: str = MAIN_ROOM,
+          server_id: str = "") -> None:
     check_room(db, actor, session, room)
     role = participant_role(db, actor, session)
     db.merge(Presence(sid=sid, session_id=session.id, room_key=room_key(session.id, room), user_id=actor.id,
-                      acting_role=role))
+                      acting_role=role, server_id=server_id))
     row = registration_of(db, actor, session)
     if row is not None and row.attended_at is None:
         row.attended_at = utcnow()
@@ -864,14 +898,15 @@ def enter(db: Session, actor, session: LearningSession, *, sid: str, room: str =
     db.commit()
 
 
-def leave(db: Session, sid: str) -> int | None:
+def leave(db: Session, sid: str) -> tuple[int, str] | None:
+    """Forget one connection; returns the (session id, room name) it was in."""
     row = db.get(Presence, sid)
     if row is None:
         return None
-    session_id = row.session_id
+    where = (row.session_id, row.room_key.split(":", 1)[1])
     db.delete(row)
     db.commit()
-    return session_id
+    return where
 
 
 def presence(db: Session, session: LearningSession, room: str = MAIN_ROOM) -> dict:
@@ -891,13 +926,42 @@ def presence(db: Session, session: LearningSession, room: str = MAIN_ROOM) -> di
             "total": len(seen)}
 
 
+def room_presence(db: Session, actor, session: LearningSession, room: str = MAIN_ROOM) -> dict:
+    """The whole list of who is in a room, for someone who may be in it (the `presence` request)."""
+    check_room(db, actor, session, room)
+    return presence(db, session, room)
+
+
 def clear_presence(db: Session, sids: list[str] | None = None) -> None:
-    """Forget connections of a process that stopped (called at start-up for its own rows)."""
+    """Forget these connections (a person signed out or was removed), or every connection."""
     query = Presence.__table__.delete()
     if sids is not None:
         query = query.where(Presence.sid.in_(sids))
     db.execute(query)
     db.commit()
+
+
+def presence_servers(db: Session) -> list[str]:
+    """The server processes that hold a connection in some room, by their ids."""
+    return list(db.scalars(select(Presence.server_id).distinct()))
+
+
+def clear_servers(db: Session, server_ids: list[str]) -> list[tuple[int, str]]:
+    """Forget every connection of these server processes (they died: nobody said goodbye for their
+    sockets). Returns the rooms that changed, as (session id, room name)."""
+    if not server_ids:
+        return []
+    keys = db.execute(select(Presence.session_id, Presence.room_key).where(Presence.server_id.in_(server_ids))
+                      .distinct()).all()
+    db.execute(Presence.__table__.delete().where(Presence.server_id.in_(server_ids)))
+    db.commit()
+    return sorted({(session_id, key.split(":", 1)[1]) for session_id, key in keys})
+
+
+def clear_other_servers(db: Session, server_id: str) -> list[tuple[int, str]]:
+    """One process without Redis is the only server: every row that is not its own is left over from
+    before it started."""
+    return clear_servers(db, [s for s in presence_servers(db) if s != server_id])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -166,9 +166,9 @@ def seed(url: str, *, crowd: int = 0, rooms: int = 1) -> Seeded:
                 db.add(Membership(user_id=user.id, site_id=site.id if site else None, role=role))
                 named[role] = user
             db.commit()
-            # Room names are "<session id>:main" on a Redis channel every CareCommons process on this
-            # machine shares (the app does not make the channel a setting), so start our ids somewhere
-            # another concurrent run's ids are unlikely to be.
+            # Room names are "<session id>:main"; callers should give their servers a Redis channel of
+            # their own (SOCKETIO_CHANNEL), and in case one does not, start our ids somewhere another
+            # concurrent run's ids are unlikely to be.
             db.execute(text(f"ALTER SEQUENCE learning_sessions_id_seq RESTART WITH {random.randint(10**6, 10**9)}"))
             db.commit()
             for user in named.values():
@@ -389,13 +389,14 @@ def server_env(database_url: str, secret_key: str) -> dict[str, str]:
 
 
 def start_servers(names: tuple[str, ...], database_url: str, secret_key: str, *, worker_connections: int = 1000,
-                  app_module: str = "wsgi:app", timeout: float = 30.0) -> list[ServerProcess]:
+                  app_module: str = "wsgi:app", timeout: float = 30.0,
+                  extra_env: dict[str, str] | None = None) -> list[ServerProcess]:
     """Start the servers side by side and wait until every one answers /healthz; on any failure stop
-    the ones that did start before raising."""
+    the ones that did start before raising. `extra_env`: more settings for every one of them."""
     servers: list[ServerProcess] = []
     try:
         for name in names:
-            servers.append(ServerProcess(name, free_port(), server_env(database_url, secret_key),
+            servers.append(ServerProcess(name, free_port(), {**server_env(database_url, secret_key), **(extra_env or {})},
                                          worker_connections=worker_connections, app_module=app_module))
         for server in servers:
             server.wait_healthy(timeout)

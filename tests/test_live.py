@@ -245,3 +245,126 @@ def test_presence_is_coalesced_but_the_last_change_arrives(app, db, world, login
     [latest] = presences()
     assert latest["counts"].get("clinician") == 1 and latest["counts"].get("patient") == 1
     assert latest["total"] == 3
+
+
+# --- review fixes: Origin, session lifetimes, retries, presence protocol, stale presence -------------
+
+def test_a_foreign_origin_is_refused_at_the_handshake(app):
+    """engine.io checks the Origin of the handshake (python-engineio skips the check when given [])."""
+    http = app.test_client()
+    evil = http.get("/socket.io/?EIO=4&transport=polling", headers={"Origin": "http://evil.example"})
+    assert evil.status_code == 400 and b"Not an accepted origin" in evil.data
+    same = http.get("/socket.io/?EIO=4&transport=polling", headers={"Origin": "http://localhost"})
+    assert same.status_code == 200 and same.data.startswith(b"0{")
+
+
+@pytest.mark.parametrize("setting,allowed,refused", [
+    ("https://care.example, https://room.example/", "https://room.example", "http://localhost"),
+    ("", "http://localhost", "https://care.example"),
+])
+def test_allowed_origins_are_a_setting(setting, allowed, refused):
+    import config
+    from app import create_app
+
+    assert config._origins(setting) in (None, ["https://care.example", "https://room.example"])
+
+    class OriginConfig(config.TestConfig):
+        SOCKETIO_ALLOWED_ORIGINS = config._origins(setting)
+
+    http = create_app(OriginConfig).test_client()
+    assert http.get("/socket.io/?EIO=4&transport=polling", headers={"Origin": allowed}).status_code == 200
+    assert http.get("/socket.io/?EIO=4&transport=polling", headers={"Origin": refused}).status_code == 400
+
+
+@pytest.mark.parametrize("key,age", [("login_at", 13 * 3600), ("seen_at", 61 * 60)])
+def test_an_expired_session_cannot_open_a_socket(app, login_as, key, age):
+    import time
+
+    from app.extensions import socketio
+
+    http = login_as("parent")
+    with http.session_transaction() as cookie:
+        cookie[key] = time.time() - age
+    client = socketio.test_client(app, namespace=NS, flask_test_client=http)
+    assert not client.is_connected(NS)
+
+
+def test_a_socket_is_cut_off_at_its_first_event_after_the_session_expires(app, db, login_as, room):
+    parent = live_client(app, login_as, "parent")
+    assert "error" not in join(parent, room)
+    app.config["SESSION_ABSOLUTE_HOURS"] = 0  # the session's absolute lifetime has now passed
+    before = db.scalar(select(func.count(RoomEvent.id)))
+    answer = parent.emit("chat", {"session_id": room.id, "client_id": "late", "body": "still here?"}, namespace=NS,
+                         callback=True)
+    assert not parent.is_connected(NS)
+    assert answer is None or answer["error"]["status"] == 401
+    assert db.scalar(select(func.count(RoomEvent.id))) == before
+
+
+def test_a_retry_is_broadcast_again_with_the_same_seq(app, db, world, login_as, room):
+    """The first broadcast may have died with the process that committed the event: a retry sends the
+    stored event again (clients drop a seq they hold)."""
+    parent, clinician = live_client(app, login_as, "parent"), live_client(app, login_as, "clinician")
+    join(parent, room)
+    join(clinician, room)
+    clinician.get_received(NS)
+    first = parent.emit("chat", {"session_id": room.id, "client_id": "again", "body": "once"}, namespace=NS,
+                        callback=True)
+    retry = parent.emit("chat", {"session_id": room.id, "client_id": "again", "body": "once"}, namespace=NS,
+                        callback=True)
+    assert retry == first
+    assert [(e["id"], e["seq"]) for e in events(clinician, "chat")] == [(first["id"], first["seq"])] * 2
+    assert db.scalar(select(func.count(RoomEvent.id)).where(RoomEvent.kind == "chat")) == 1
+
+
+def presences(client):
+    return [r["args"][0] for r in client.get_received(NS) if r["name"] == "presence"]
+
+
+def test_presence_broadcasts_counts_and_changes_the_list_comes_on_request(app, db, world, login_as, room):
+    parent, clinician = live_client(app, login_as, "parent"), live_client(app, login_as, "clinician")
+    joined = join(parent, room)
+    assert [p["id"] for p in joined["presence"]["people"]["parent"]] == [world.user("parent").id]
+    parent.get_received(NS)
+    join(clinician, room)
+    [change] = presences(parent)
+    clinician_id = world.user("clinician").id
+    assert "people" not in change
+    assert change["counts"] == {"parent": 1, "clinician": 1} and change["total"] == 2
+    assert [(p["id"], p["role"]) for p in change["joined"]] == [(clinician_id, "clinician")] and change["left"] == []
+
+    clinician.disconnect(NS)
+    [gone] = presences(parent)
+    assert gone["left"] == [{"id": clinician_id, "role": "clinician"}] and gone["joined"] == []
+    assert gone["counts"] == {"parent": 1} and gone["total"] == 1
+
+    whole = parent.emit("presence", {"session_id": room.id}, namespace=NS, callback=True)
+    assert whole["room"] == "main" and whole["total"] == 1
+    assert [p["id"] for p in whole["people"]["parent"]] == [world.user("parent").id]
+
+
+def test_the_presence_list_is_refused_to_people_outside_the_room(app, db, world, login_as, room):
+    leader, clinician = live_client(app, login_as, "network_leader"), live_client(app, login_as, "clinician")
+    join(leader, room)
+    stranger = live_client(app, login_as, "site_lead")  # not registered
+    assert stranger.emit("presence", {"session_id": room.id}, namespace=NS, callback=True)["error"]["status"] == 403
+    opened = leader.emit("breakout_open", {"session_id": room.id, "client_id": "b1", "name": "Families",
+                                           "roles": ["patient", "parent"]}, namespace=NS, callback=True)
+    breakout_room = db.get(RoomEvent, opened["id"]).data["room"]
+    crafted = clinician.emit("presence", {"session_id": room.id, "room": breakout_room}, namespace=NS, callback=True)
+    assert crafted["error"]["status"] == 403
+
+
+def test_without_redis_the_first_connection_clears_rows_other_processes_left(app, db, world, login_as, room):
+    """One process without Redis is the only server: presence rows of any other server id were left by
+    a process that stopped without saying goodbye for its sockets."""
+    from network.sessions import Presence
+
+    db.add(Presence(sid="ghost", session_id=room.id, room_key=sessions.room_key(room.id), acting_role="clinician",
+                    user_id=world.user("clinician").id, server_id="crashed-host:4242:deadbeef"))
+    db.commit()
+    parent = live_client(app, login_as, "parent")
+    joined = join(parent, room)
+    assert joined["presence"]["total"] == 1 and "clinician" not in joined["presence"]["counts"]
+    [row] = db.scalars(select(Presence)).all()
+    assert row.user_id == world.user("parent").id and row.server_id and row.server_id != "crashed-host:4242:deadbeef"

@@ -1,17 +1,23 @@
-/* The live room client: joins the session's room over Socket.IO, renders what arrives, sends with a
-   client id (so a retry is never a duplicate), and on reconnect asks for everything after the last
-   sequence number it saw. Without this script the page shows the conversation so far, read-only. */
+/* The live room client: joins the session's room over Socket.IO, renders what arrives in sequence
+   order, sends with a client id (so a retry is never a duplicate), and on reconnect — or when a gap in
+   the sequence lasts more than GAP_MS — asks for everything after the last sequence number up to which
+   it holds every event (room_state.js). Without this script the page shows the conversation so far,
+   read-only. */
 (function () {
   "use strict";
   var root = document.getElementById("room");
-  if (!root || typeof io === "undefined") { return; }
+  if (!root || typeof io === "undefined" || !window.CareCommonsRoom) { return; }
+  var RoomSequence = window.CareCommonsRoom.RoomSequence, PresenceState = window.CareCommonsRoom.PresenceState;
+  var GAP_MS = 2000;
   var sessionId = parseInt(root.dataset.sessionId, 10);
   var facilitator = root.dataset.facilitator === "1";
   var status = document.getElementById("room-status");
   var announcer = document.getElementById("announcer");
   var room = "main";
-  var lastSeq = {};
-  var seen = {};
+  var sequences = {};  /* room -> RoomSequence */
+  var presence = new PresenceState();
+  var presenceCheck = null;
+  var joining = false;
   var counter = 0;
   var socket = io("/live", {transports: ["websocket"], reconnection: true});
 
@@ -107,10 +113,13 @@
     if (closed) { block.querySelectorAll("button").forEach(function (b) { b.disabled = true; }); }
   }
 
+  function sequence(name) { if (!sequences[name]) { sequences[name] = new RoomSequence(0); } return sequences[name]; }
+
+  /* Every event, live or replayed, goes through its room's sequence: duplicates (a retry is broadcast
+     again) are dropped, and one beyond a gap waits for the events before it. */
+  function receive(event) { sequence(event.room).accept(event, Date.now()).forEach(apply); }
+
   function apply(event) {
-    if (seen[event.id]) { return; }
-    seen[event.id] = true;
-    lastSeq[event.room] = Math.max(lastSeq[event.room] || 0, event.seq);
     if (event.room !== room && event.kind === "chat") { return; }
     var d = event.data || {};
     switch (event.kind) {
@@ -140,36 +149,64 @@
     } else if (!raised && existing) { existing.remove(); }
   }
 
-  function renderPresence(p) {
-    if (p.room !== room) { return; }
+  function renderPresence() {
     var box = document.getElementById("presence"); box.textContent = "";
-    box.appendChild(el("p", null, t("here", "%(n)s here", {n: p.total})));
-    var ul = el("ul", "plain");
-    Object.keys(p.people).sort().forEach(function (role) {
+    box.appendChild(el("p", null, t("here", "%(n)s here", {n: presence.total})));
+    var ul = el("ul", "plain"), groups = presence.byRole(), counts = presence.counts;
+    Object.keys(counts).sort().forEach(function (role) {
       var li = el("li"); li.appendChild(badge(role));
-      li.appendChild(document.createTextNode(" " + p.counts[role] + ": " + p.people[role].map(function (x) { return x.name; }).join(", ")));
+      var names = (groups[role] || []).map(function (x) { return x.name; }).sort();
+      li.appendChild(document.createTextNode(" " + counts[role] + (names.length ? ": " + names.join(", ") : "")));
       ul.appendChild(li);
     });
     box.appendChild(ul);
   }
 
+  /* The whole list, on request: when a broadcast leaves the list disagreeing with the counts and the
+     next broadcasts have not mended it a few seconds later (jittered, so a room does not ask at once). */
+  function askForPresence() {
+    socket.emit("presence", {session_id: sessionId, room: room}, function (ack) {
+      if (ack && !ack.error && ack.room === room) { presence.replace(ack); renderPresence(); }
+    });
+  }
+  function presenceChanged(update) {
+    if (update.room !== room) { return; }
+    var consistent = presence.change(update);
+    renderPresence();
+    if (!consistent && presenceCheck === null) {
+      presenceCheck = window.setTimeout(function () {
+        presenceCheck = null;
+        if (!presence.consistent()) { askForPresence(); }
+      }, 3000 + Math.random() * 2000);
+    }
+  }
+
   function join() {
-    socket.emit("join", {session_id: sessionId, room: room, last_seq: lastSeq[room] || 0}, function (ack) {
+    var joinedRoom = room;
+    joining = true;
+    socket.emit("join", {session_id: sessionId, room: joinedRoom, last_seq: sequence(joinedRoom).complete}, function (ack) {
+      joining = false;
       if (!ack || ack.error) { status.textContent = ack && ack.error ? ack.error.message : t("could_not_join", "Could not join."); return; }
-      (ack.events || []).forEach(apply);
-      renderPresence(ack.presence);
+      (ack.events || []).forEach(receive);
+      if (joinedRoom === room) { presence.replace(ack.presence); renderPresence(); }
       status.textContent = t("connected", "Connected.");
     });
   }
 
+  /* A hole in the sequence that outlasts GAP_MS: a broadcast was lost (its process died between commit
+     and publish) or the replay was one page of many; ask again from the complete part. */
+  window.setInterval(function () {
+    if (socket.connected && !joining && sequence(room).gapOutlasted(GAP_MS, Date.now())) { join(); }
+  }, 500);
+
   socket.on("connect", function () {
-    if (room === "main" && !lastSeq.main) { document.getElementById("chat").textContent = ""; document.getElementById("questions").textContent = ""; document.getElementById("polls").textContent = ""; }
+    if (room === "main" && !sequence("main").complete) { document.getElementById("chat").textContent = ""; document.getElementById("questions").textContent = ""; document.getElementById("polls").textContent = ""; }
     document.querySelectorAll(".live-form, #hand-button").forEach(function (f) { f.hidden = false; });
     join();
   });
   socket.on("disconnect", function () { status.textContent = t("reconnecting", "Reconnecting…"); });
-  socket.on("event", apply);
-  socket.on("presence", renderPresence);
+  socket.on("event", receive);
+  socket.on("presence", presenceChanged);
   socket.on("removed", function () { status.textContent = t("removed", "You have been removed from this session."); socket.disconnect(); });
 
   document.getElementById("chat-form").addEventListener("submit", function (e) {
@@ -189,7 +226,8 @@
   });
   document.getElementById("room-select").addEventListener("change", function () {
     socket.emit("leave", {session_id: sessionId, room: room});
-    room = this.value; document.getElementById("chat").textContent = ""; seen = {}; lastSeq[room] = 0; join();
+    room = this.value; document.getElementById("chat").textContent = ""; sequences[room] = new RoomSequence(0);
+    presence = new PresenceState(); join();
   });
   if (facilitator) {
     var agenda = document.getElementById("agenda-form");
