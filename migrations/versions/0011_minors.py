@@ -1,15 +1,15 @@
 """minors and the move to adult care; my data: birth month, closed accounts, transition notices
 
-Revision ID: 0008_minors
-Revises: 0007_front_stewardship
+Revision ID: 0011_minors
+Revises: 0010_health
 """
 from alembic import op
 import sqlalchemy as sa
 import network.db
 
 
-revision = '0008_minors'
-down_revision = '0007_front_stewardship'
+revision = '0011_minors'
+down_revision = '0010_health'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """pdsa: tests of change
 
-Revision ID: 0008_pdsa
-Revises: 0007_front_stewardship
+Revision ID: 0009_pdsa
+Revises: 0008_dua
 Create Date: 2026-11-26 04:07:18.787453
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import network.db
 
 
-revision = '0008_pdsa'
-down_revision = '0007_front_stewardship'
+revision = '0009_pdsa'
+down_revision = '0008_dua'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """network health and the council's decision log
 
-Revision ID: 0008_health
-Revises: 0007_front_stewardship
+Revision ID: 0010_health
+Revises: 0009_pdsa
 Create Date: 2026-11-26 04:07:36.249146
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import network.db
 
 
-revision = '0008_health'
-down_revision = '0007_front_stewardship'
+revision = '0010_health'
+down_revision = '0009_pdsa'
 branch_labels = None
 depends_on = None
 
