@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from content import library, narratives
+from content import library, narratives, pdsa
 from network import access, outcomes, spc
 from network.db import utcnow
 from network.people import Site
@@ -55,11 +55,14 @@ class CreationSource:
     where: Callable[[Any], list] = lambda model: []
 
 
-#: everything members create. PDSA cycles: add CreationSource("pdsa_cycles", pdsa.Cycle, person=..., ...)
+#: everything members create. A test of change counts in the team role it was recorded in (a cycle sent
+#: with a site token has no person's role, so it is left out).
 CREATING: list[CreationSource] = [
     CreationSource("resources", library.Revision),
     CreationSource("resources", library.Suggestion),
     CreationSource("stories", narratives.Story),
+    CreationSource("pdsa_cycles", pdsa.Cycle, person="created_by_id",
+                   where=lambda model: [model.acting_role != "api_token"]),
 ]
 
 
@@ -228,8 +231,8 @@ def _created(db: Session, months: list[date], kinds: set[str] | None = None):
 
 def members_creating(db: Session, viewer, *, public: bool = False, months: list[date] | None = None,
                      kinds: set[str] | None = None) -> Figure:
-    """Members who created a resource (a revision or a suggested change), a story (or anything else in
-    CREATING), by the role they created in."""
+    """Members who created a resource (a revision or a suggested change), a story, a test of change (PDSA
+    cycle) — anything in CREATING — by the role they created in."""
     _check(viewer, public)
     months = months or window()
     seen: dict[date, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))

@@ -385,14 +385,14 @@ def for_measure(db: Session, actor, measure: Measure) -> list[Cycle]:
     access.require(actor, "pdsa.view")
     return list(db.scalars(select(Cycle).join(CycleMeasure).join(Site, Site.id == Cycle.site_id)
                            .where(CycleMeasure.measure_id == measure.id, Site.is_active.is_(True))
-                           .order_by(Cycle.start_month, Cycle.site_id, Cycle.number)))
+                           .order_by(Cycle.start_month, Site.code, Cycle.number)))
 
 
 def listing(db: Session, actor, *, site: Site | None = None, measure: Measure | None = None) -> list[Cycle]:
     """The API's list: filtered by site and/or measure."""
     access.require(actor, "pdsa.view")
     query = (select(Cycle).join(Site, Site.id == Cycle.site_id).where(Site.is_active.is_(True))
-             .order_by(Cycle.site_id, Cycle.number))
+             .order_by(Site.code, Cycle.number))
     if site is not None:
         query = query.where(Cycle.site_id == site.id)
     if measure is not None:
@@ -563,17 +563,21 @@ class Tried:
 
     cycle: Cycle
     label: str
+    #: what a link to the site carries for this viewer: the short name where the name shows, else "S17"
+    ref: str
     next: Next
 
 
 def tried_for_measure(db: Session, viewer, measure: Measure) -> list[Tried]:
-    """Every cycle linked to the measure with what the site's chart did next. Site charts come from the
-    measure's cached batch, so the page's queries do not grow with the number of sites."""
-    from network.visibility import site_label
+    """Every cycle linked to the measure with what the site's chart did next, each site named (and
+    addressed) through the viewer's lens. Site charts come from the measure's cached batch, so the page's
+    queries do not grow with the number of sites."""
+    from network.visibility import lens
 
-    cycles = for_measure(db, viewer, measure)
-    charts = {item.site.id: item.chart for item in outcome_reports.site_charts(db, viewer, measure)}
-    return [Tried(c, site_label(viewer, c.site), what_next(charts.get(c.site_id), measure, c.start_month))
+    seen = lens(db, viewer)
+    cycles = for_measure(db, seen.actor, measure)
+    charts = {item.site.id: item.chart for item in outcome_reports.site_charts(db, seen, measure)}
+    return [Tried(c, seen.label(c.site), seen.ref(c.site), what_next(charts.get(c.site_id), measure, c.start_month))
             for c in cycles]
 
 

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.exc import UnmappedInstanceError
 
 from network import access, agreements
 from network.agreements import Standing
@@ -79,7 +80,10 @@ def lens(db: Session | None, viewer) -> Lens:
     if not member:
         return Lens(viewer, False, False, frozenset(), Standing(None, False))
     if db is None:
-        db = object_session(viewer)
+        try:
+            db = object_session(viewer)
+        except UnmappedInstanceError:  # e.g. a site token's actor: not a row, so no session to ask
+            db = None
     if db is None:  # no way to ask: fail closed
         return Lens(viewer, True, False, _own_site_ids(viewer), Standing(None, False))
     standing = agreements.standing(db, viewer)
@@ -93,12 +97,13 @@ def site_label(viewer, site) -> str:
     return lens(None, viewer).label(site)
 
 
-def site_for(db: Session, viewer, ref: str) -> Site:
+def site_for(db: Session, viewer, ref: str, *, action: str = "site.view") -> Site:
     """The site a URL names: by short name where this viewer sees its name, by code ("S17") always.
     A blinded member who asks for another site by its short name is refused (403) with a clear
-    message — answering would tie the name to the code shown on the charts."""
+    message — answering would tie the name to the code shown on the charts. `action` is what the
+    viewer must be allowed first (e.g. "pdsa.view", which site tokens hold)."""
     seen = lens(db, viewer)
-    access.require(seen.actor, "site.view")
+    access.require(seen.actor, action)
     match = CODE_REF.match(ref or "")
     if match:
         site = db.scalar(select(Site).where(Site.code == int(match.group(1))))

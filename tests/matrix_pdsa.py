@@ -6,6 +6,7 @@ site whose cycle or page the URL names, so a site-scoped write answers (own site
 from __future__ import annotations
 
 from tests.matrix_core import ACTORS, MEMBERS, Route
+from tests.matrix_dua import OWN_BY_NAME, _blinded
 
 ANON_401 = {"anonymous": 401, **{a: 200 for a in ACTORS[1:]}}
 
@@ -45,6 +46,15 @@ ROUTES = [
     Route("POST", "api.create_cycle", lambda w, s: f"/api/v1/sites/{s.slug}/cycles", team_edit(422, 401),
           data={"title": "x"}),
     Route("PUT", "api.update_cycle", lambda w, s: f"/api/v1/cycles/{w.cycles[s.id].id}", team_edit(422, 401),
+          data={"title": "x"}),
+    # once an agreement is published that nobody accepted: other sites by code only (as the outcome pages)
+    Route("GET", "pdsa.site_cycles", _blinded(lambda w, s: f"/pdsa/sites/{s.slug}"), OWN_BY_NAME),
+    Route("GET", "pdsa.site_cycles", _blinded(lambda w, s: f"/pdsa/sites/S{s.code}"), MEMBERS),
+    Route("GET", "pdsa.measure_cycles", _blinded(lambda w, s: "/pdsa/measures/remission"), MEMBERS),
+    Route("GET", "api.list_cycles", _blinded(lambda w, s: f"/api/v1/cycles?site=S{s.code}"), ANON_401),
+    Route("GET", "api.list_cycles", _blinded(lambda w, s: f"/api/v1/cycles?site={s.slug}"),
+          {**OWN_BY_NAME, "anonymous": 401}),
+    Route("POST", "api.create_cycle", _blinded(lambda w, s: f"/api/v1/sites/S{s.code}/cycles"), team_edit(422, 401),
           data={"title": "x"}),
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
@@ -240,6 +241,18 @@ def network(db, world):
         add_figures(db, world.other, measure,
                     [(m, 50 if i < 20 else 80, 100) for i, m in enumerate(months(2023, 30))])
         add_figures(db, zebra, measure, [(m, 70 + i % 3, 120) for i, m in enumerate(months(2023, 30))])
+    # a test of change at each site, linked to both measures (written as the site teams would)
+    from content import pdsa
+    world.cycle_ids = {}
+    for site in (world.own, world.other, zebra):
+        cycle = pdsa.Cycle(site_id=site.id, number=1, title="Morning huddle", aim="More plans", change="A huddle",
+                           prediction="We predict more plans", start_month=date(2024, 1, 1),
+                           end_month=date(2024, 2, 1), acting_role="site_lead", measure_links=[
+                               pdsa.CycleMeasure(measure_id=outcomes.measure_by_key(db, key).id)
+                               for key in ("remission", "steroid-free")])
+        db.add(cycle)
+        db.flush()
+        world.cycle_ids[site.slug] = cycle.id
     publish(db, world)
     return world
 
@@ -250,7 +263,7 @@ FORBIDDEN_OTHER = ("Other Site Clinic", "other-site", ZEBRA_NAME, ZEBRA_SLUG, st
 def _outcome_urls(app, world, refs=("own-site", "S2", "S3")) -> list[str]:
     """Every GET route that serves outcome data (pages, downloads, API, FHIR, bright spots, the home
     page), with each site parameter filled in as a blinded page would link it."""
-    wanted_prefixes = ("outcomes.", "api.", "public.")
+    wanted_prefixes = ("outcomes.", "api.", "public.", "pdsa.", "health.")
     extra = {"front.bright_spot_list", "home.index"}
     skip = {"outcomes.index", "api.openapi", "api.list_resources", "api.show_resource", "api.list_stories",
             "api.show_story", "outcomes.tokens"}
@@ -263,8 +276,12 @@ def _outcome_urls(app, world, refs=("own-site", "S2", "S3")) -> list[str]:
         path = rule.rule.replace("<key>", "remission").replace("<int:version>", "1")
         if "<slug>" in path:
             urls += [path.replace("<slug>", ref) for ref in refs]
+        elif "<int:cycle_id>" in path:
+            urls += [path.replace("<int:cycle_id>", str(cid)) for cid in world.cycle_ids.values()]
         else:
             urls.append(path)
+    urls += [f"/api/v1/cycles?site={ref}" for ref in refs]
+    urls += ["/pdsa/measures/remission?decision=adopt", "/api/v1/cycles?measure=remission"]
     urls += ["/outcomes/steroid-free", "/outcomes/remission?sort=latest", "/outcomes/remission?signals=1",
              "/outcomes/remission/funnel?start=2023-01&end=2025-06", "/outcomes/fhir.json?measure=remission",
              "/api/v1/fhir/MeasureReport?measure=steroid-free", "/outcomes/remission?q=other",
@@ -274,11 +291,27 @@ def _outcome_urls(app, world, refs=("own-site", "S2", "S3")) -> list[str]:
 
 
 def _links(body: str) -> set[str]:
-    return {h for h in re.findall(r'href="([^"]+)"', body) if h.startswith("/outcomes/") or h.startswith("/api/")}
+    return {h for h in re.findall(r'href="([^"]+)"', body) if h.startswith(("/outcomes/", "/api/", "/pdsa/"))}
 
 
 #: pages for some roles only (figures entry, measure definitions): refused to others, checked where allowed
 MANAGEMENT = ("/outcomes/submit", "/outcomes/upload", "/outcomes/measures/new", "/outcomes/measures/remission/edit")
+#: the network's health (network leaders and site leads): aggregate figures by role, naming no site —
+#: crawled (and searched for other sites) as those who may see it, refused to the others
+LEADERS_ONLY = ("/api/v1/health", "/health/")
+#: a site team's forms (record or edit a test of change): the own site's site lead only
+TEAM_FORM = re.compile(r"^/pdsa/(sites/[^/?]+/new|[0-9]+/edit)")
+
+
+def _expected(url: str, role: str, world) -> tuple:
+    """The statuses this member may get (refused: 403, or 404 where another site's team form is hidden)."""
+    path = urlsplit(url).path
+    if path in LEADERS_ONLY:
+        return (200,) if role in ("network_leader", "site_lead") else (403,)
+    if TEAM_FORM.match(path):
+        own = path.startswith("/pdsa/sites/own-site/") or path == f"/pdsa/{world.cycle_ids['own-site']}/edit"
+        return (200,) if role == "site_lead" and own else (403, 404)
+    return (200,)
 
 
 @pytest.mark.parametrize("role", ["parent", "site_lead", "network_leader"])
@@ -296,8 +329,8 @@ def test_a_member_who_has_not_accepted_finds_no_other_site_in_any_outcome_answer
             continue
         seen.add(url)
         response = member.get(url, follow_redirects=True)
-        assert response.status_code == (403 if url in MANAGEMENT and response.status_code == 403 else 200), \
-            f"{url}: {response.status_code}"
+        expected = (403,) if url in MANAGEMENT and response.status_code == 403 else _expected(url, role, network)
+        assert response.status_code in expected, f"{url}: {response.status_code}"
         body = response.get_data(as_text=True)
         headers = " ".join(f"{k}: {v}" for k, v in response.headers.items())
         for secret in FORBIDDEN_OTHER:
@@ -308,6 +341,10 @@ def test_a_member_who_has_not_accepted_finds_no_other_site_in_any_outcome_answer
                       if urlsplit(link).path not in {urlsplit(u).path for u in seen}]
         checked += 1
     assert checked >= 40
+    # the tests of change are crawled too: every site's page, cycle and API answer, by code
+    assert {"/pdsa/measures/remission", "/pdsa/sites/S2", "/pdsa/sites/S3", "/api/v1/cycles?site=S3",
+            *(f"/pdsa/{cid}" for cid in network.cycle_ids.values()),
+            *(f"/api/v1/cycles/{cid}" for cid in network.cycle_ids.values())} <= seen
     if role == "network_leader":  # no site of their own: every site is a code
         leader_view = member.get("/outcomes/remission").get_data(as_text=True)
         assert "Own Site Hospital" not in leader_view and "Site 1" in leader_view

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from content import health, library, narratives
 from network.errors import Forbidden, Unauthenticated
@@ -242,7 +242,8 @@ def test_the_dashboard_makes_a_bounded_number_of_queries(db, world, count_querie
     _busy_network(db, world, 8)
     with count_queries() as large:
         figures = health.dashboard(db, leader)
-    assert large.count == small.count <= 16
+    # constant in the network's size: two figures read every creation source once (one query each)
+    assert large.count == small.count <= 10 + 2 * len(health.CREATING)
     assert _series(figures[0], "parent").values[-1] == 40.0   # 10 sites × 4 parents, every month
     client = login_as("network_leader")
     with count_queries() as page:
@@ -269,3 +270,38 @@ def test_pages_and_api_show_the_same_suppressed_figures(db, world, login_as):
     assert refused.status_code == 403 and set(refused.json["error"]) >= {"status", "title", "message", "fields"}
     spec = login_as("anonymous").get("/api/v1/openapi.json").json
     assert "/api/v1/health" in spec["paths"] and "/api/v1/health/public" in spec["paths"]
+
+
+def test_members_creating_counts_tests_of_change_by_the_role_they_were_recorded_in(db, world):
+    """A PDSA cycle counts as created by its recorder in the team role they acted in, once per person (and
+    makes them active); a cycle sent with a site token has no person's role and is left out."""
+    from content import pdsa
+    from network import outcomes
+    from network.db import utcnow
+
+    measure = add_measure(db, key="remission")
+    now = utcnow()
+    this_month = date(now.year, now.month, 1)
+
+    def cycle(actor, **extra):
+        return pdsa.record(db, actor, world.own, pdsa.CycleFields(
+            title="Huddle", aim="More plans", change="A huddle", prediction="We predict more plans",
+            start_month=this_month.strftime("%Y-%m"), end_month=this_month.strftime("%Y-%m"),
+            measures=[measure.key], **extra))
+
+    leader = world.user("network_leader", "network")
+    before = health.members_creating(db, leader, months=[this_month])
+    assert _series(before, "clinician").values == [0.0] and "pdsa_cycles" in before.notes
+    clinicians = _people(db, "clinician", 11, world.own)
+    for user in clinicians:
+        cycle(user)
+    cycle(clinicians[0])                                  # a second cycle: still one person
+    _token, secret = outcomes.create_token(db, world.user("site_lead"), world.own, "EHR feed")
+    cycle(outcomes.actor_for_token(db, secret))           # a token's cycle: no person's role
+    assert db.scalar(select(func.count()).select_from(pdsa.Cycle)) == 13
+    figure = health.members_creating(db, leader, months=[this_month])
+    assert _series(figure, "clinician").values == [11.0]
+    assert _series(figure, "site_lead").values == [0.0]
+    assert _series(figure, "total").values == [11.0]
+    active = health.active_members(db, leader, months=[this_month])
+    assert _series(active, "clinician").values == [11.0]

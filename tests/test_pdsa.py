@@ -276,15 +276,48 @@ def test_cycle_page_and_what_sites_tried(db, world, measure, login_as):
     assert "Record a test of change" in login_as("clinician").get(f"/pdsa/sites/{world.own.slug}").get_data(as_text=True)
 
 
-def test_sites_are_named_through_site_label(db, world, measure, login_as, monkeypatch):
-    _two_sites_with_cycles(db, world, measure)
-    from network import visibility
+def test_before_the_agreement_other_sites_are_codes_in_pages_links_and_api(db, world, measure, login_as):
+    """A member who has not accepted the data-use agreement reads every site's cycles, other sites under
+    their code: labels, links and the API's `ref`; asking for another site by short name is refused."""
+    from network import agreements
 
-    monkeypatch.setattr(visibility, "site_label", lambda viewer, site: f"Site {site.code}")
-    tried = login_as("parent").get("/pdsa/measures/remission").get_data(as_text=True)
-    assert "Site 1" in tried and "Site 2" in tried and "Other Site Clinic" not in tried
-    body = login_as("parent").get("/api/v1/cycles?measure=remission").get_json()
-    assert {c["site"]["label"] for c in body["cycles"]} == {"Site 1", "Site 2"}
+    mine, theirs = _two_sites_with_cycles(db, world, measure)
+    agreements.publish(db, world.user("network_leader", "network"), body="# Data use\n\nWe learn, never rank.")
+    parent = login_as("parent")
+    tried = parent.get("/pdsa/measures/remission").get_data(as_text=True)
+    assert "Own Site Hospital" in tried and "Site 2" in tried
+    assert "Other Site Clinic" not in tried and "other-site" not in tried
+    assert 'href="/pdsa/sites/S2"' in tried and 'href="/pdsa/sites/own-site"' in tried
+    site_page = parent.get("/pdsa/sites/S2")
+    assert site_page.status_code == 200 and "Tests of change at Site 2" in site_page.get_data(as_text=True)
+    assert 'href="/outcomes/sites/S2"' in site_page.get_data(as_text=True)
+    cycle_page = parent.get(f"/pdsa/{theirs.id}").get_data(as_text=True)
+    assert 'href="/pdsa/sites/S2"' in cycle_page and "other-site" not in cycle_page
+    refused = parent.get("/pdsa/sites/other-site")
+    assert refused.status_code == 403 and "accept the current data-use agreement" in refused.get_data(as_text=True)
+    assert parent.get("/pdsa/sites/own-site").status_code == 200
+    listed = parent.get("/api/v1/cycles?measure=remission").get_json()["cycles"]
+    assert [c["site"] for c in listed] == [{"label": "Own Site Hospital", "ref": "own-site", "code": 1},
+                                           {"label": "Site 2", "ref": "S2", "code": 2}]
+    assert [c["id"] for c in parent.get("/api/v1/cycles?site=S2").get_json()["cycles"]] == [theirs.id]
+    assert parent.get("/api/v1/cycles?site=other-site").status_code == 403
+    assert parent.get(f"/api/v1/cycles/{theirs.id}").get_json()["site"] == {"label": "Site 2", "ref": "S2", "code": 2}
+    # the site lead records for their own site by code too; another site's short name is refused first
+    lead = login_as("site_lead")
+    body = {"title": "Reminders", "aim": "Plans", "change": "Texts", "prediction": "Plans rise",
+            "start_month": "2025-01", "end_month": "2025-02", "measures": ["remission"]}
+    assert lead.post("/api/v1/sites/S1/cycles", json=body).status_code == 201
+    assert lead.post("/api/v1/sites/other-site/cycles", json=body).status_code == 403
+    assert lead.get("/pdsa/sites/S1/new").status_code == 200
+    assert count(db) == 3
+    # after accepting: names and short names everywhere
+    agreements.accept(db, world.user("parent"), 1)
+    tried = parent.get("/pdsa/measures/remission").get_data(as_text=True)
+    assert "Other Site Clinic" in tried and 'href="/pdsa/sites/other-site"' in tried
+    assert parent.get("/pdsa/sites/other-site").status_code == 200
+    assert parent.get(f"/api/v1/cycles/{theirs.id}").get_json()["site"] == {
+        "label": "Other Site Clinic", "ref": "other-site", "code": 2}
+    assert mine.site_id == world.own.id
 
 
 def test_spanish_sentences(db, world, measure, login_as):

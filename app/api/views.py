@@ -255,21 +255,21 @@ def show_story(story_id: int):
 # Tests of change (PDSA cycles). Reads: members and site tokens. Writes: the site's team (a signed-in
 # session, JSON only, so a cross-site form cannot post) or the site's API token.
 
-def _cycle_summary(who, cycle, measures: dict) -> dict:
-    from network.visibility import site_label
-
+def _cycle_summary(seen, cycle, measures: dict) -> dict:
+    """The site as the caller's lens allows: its name and short name (as `ref`) where the name shows,
+    else "Site 17" and "S17"; the code (shown to everyone) either way."""
     return {"id": cycle.id, "number": cycle.number,
-            "site": {"label": site_label(who, cycle.site), "code": cycle.site.code},
+            "site": {"label": seen.label(cycle.site), "ref": seen.ref(cycle.site), "code": cycle.site.code},
             "title": cycle.title, "decision": cycle.decision or None, "status": cycle.status(),
             "start_month": outcomes.month_key(cycle.start_month), "end_month": outcomes.month_key(cycle.end_month),
             "follows": cycle.follows_id, "measures": [measures[m].key for m in cycle.measure_ids if m in measures]}
 
 
-def _cycle_json(db, who, cycle, measures: dict, tools: dict) -> dict:
+def _cycle_json(db, seen, cycle, measures: dict, tools: dict) -> dict:
     from app.pdsa import wording
     from content import pdsa
 
-    data = _cycle_summary(who, cycle, measures)
+    data = _cycle_summary(seen, cycle, measures)
     data.update({"aim": cycle.aim, "change": cycle.change, "prediction": cycle.prediction,
             "plan": cycle.plan, "done": cycle.done, "learned": cycle.learned,
             "tools": [{"id": tools[t].id, "slug": tools[t].slug, "title": tools[t].title}
@@ -279,18 +279,20 @@ def _cycle_json(db, who, cycle, measures: dict, tools: dict) -> dict:
     data["what_next"] = [{"measure": measure.key, "kind": nxt.kind, "months_later": nxt.months_later,
                           "month": nxt.month, "length": nxt.length, "window_months": nxt.window,
                           "sentence": wording.next_sentence(nxt)}
-                         for measure, nxt in pdsa.outcomes_of(db, who, cycle, measures)]
+                         for measure, nxt in pdsa.outcomes_of(db, seen, cycle, measures)]
     return data
 
 
 def _cycles_json(db, who, cycles: list, *, full: bool) -> list[dict]:
     from content import pdsa
 
+    seen = visibility.lens(db, who)
     measures = pdsa.measures_of(db, cycles)
     if not full:
-        return [_cycle_summary(who, cycle, measures) for cycle in cycles]
+        return [_cycle_summary(seen, cycle, measures)
+                for cycle in sorted(cycles, key=lambda c: (seen.order(c.site), c.number))]
     tools = pdsa.tools_of(db, who, cycles)
-    return [_cycle_json(db, who, cycle, measures, tools) for cycle in cycles]
+    return [_cycle_json(db, seen, cycle, measures, tools) for cycle in cycles]
 
 
 def _cycle_fields(body):
@@ -328,27 +330,27 @@ def _require_json():
     return _json_body()
 
 
-def _active_site(db, slug: str):
-    from sqlalchemy import select
-
+def _active_site(db, who, ref: str):
+    """The site a URL or ?site= names, through the caller's lens: its short name where the name shows,
+    its code ("S17") always; another site's short name from a blinded caller is refused (403)."""
     from network.errors import NotFound
-    from network.people import Site
 
-    site = db.scalar(select(Site).where(Site.slug == slug))
-    if site is None or not site.is_active:
+    site = visibility.site_for(db, visibility.lens(db, who), ref, action="pdsa.view")
+    if not site.is_active:
         raise NotFound("No such site.")
     return site
 
 
 @bp.route("/cycles")
 def list_cycles():
-    """Tests of change, filtered by ?site=<short name> and/or ?measure=<key> (members and site tokens)."""
+    """Tests of change, filtered by ?site=<short name, or code as S17> and/or ?measure=<key> (members and site
+    tokens); sites named as the caller's lens allows."""
     from content import pdsa
 
     db = get_db()
     who = api_actor()
     access.require(who, "pdsa.view")
-    site = _active_site(db, request.args["site"]) if request.args.get("site") else None
+    site = _active_site(db, who, request.args["site"]) if request.args.get("site") else None
     measure = outcomes.measure_by_key(db, request.args["measure"]) if request.args.get("measure") else None
     cycles = pdsa.listing(db, who, site=site, measure=measure)
     return jsonify(cycles=_cycles_json(db, who, cycles, full=False))
@@ -367,12 +369,13 @@ def show_cycle(cycle_id: int):
 
 @bp.route("/sites/<slug>/cycles", methods=["POST"])
 def create_cycle(slug: str):
-    """Record a cycle for the site (its clinicians and site lead, or its API token)."""
+    """Record a cycle for the site, named by short name or code (its clinicians and site lead, or its API
+    token)."""
     from content import pdsa
 
     db = get_db()
     who = _cycle_writer()
-    site = _active_site(db, slug)
+    site = _active_site(db, who, slug)
     access.require(who, "pdsa.record", site)
     cycle = pdsa.record(db, who, site, _cycle_fields(_require_json()))
     return jsonify(_cycles_json(db, who, [cycle], full=True)[0]), 201

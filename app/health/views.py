@@ -16,7 +16,7 @@ bp = Blueprint("health", __name__)
 
 TITLES = {
     "active_members": _l("Active members"),
-    "members_creating": _l("Members creating resources and stories"),
+    "members_creating": _l("Members creating resources, stories and tests of change"),
     "resources_used": _l("Resources used (views, downloads, adoptions)"),
     "attendance": _l("Learning-session attendance"),
     "coproduced_share": _l("Published resources that are co-produced"),
@@ -24,8 +24,9 @@ TITLES = {
 }
 EXPLANATIONS = {
     "active_members": _l("Members who read, used or created anything in the month, by the role they acted in."),
-    "members_creating": _l("Members who wrote or suggested a change to a resource, or told a story, by the role "
-                           "they acted in. Are patients and parents creating, not only reading?"),
+    "members_creating": _l("Members who wrote or suggested a change to a resource, told a story or recorded a "
+                           "test of change (PDSA cycle), by the role they acted in. Are patients and parents "
+                           "creating, not only reading?"),
     "resources_used": _l("Each view, download or adoption of a library resource, by the role of the reader."),
     "attendance": _l("People present at a learning session (once per session), by role."),
     "coproduced_share": _l("Of the resources published by the end of each month, the share with a patient or "

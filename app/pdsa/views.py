@@ -11,10 +11,11 @@ from app.pdsa import wording
 from app.presenters import role_label
 from app.web import actor
 from content import library, pdsa
-from network import access, outcome_reports, outcomes, people
+from network import access, outcome_reports, outcomes
 from network.errors import Invalid
 from network.roles import ROLE_PRIORITY
-from network.visibility import site_label
+from network.visibility import lens as viewer_lens
+from network.visibility import site_for
 
 bp = Blueprint("pdsa", __name__, url_prefix="/pdsa")
 
@@ -47,13 +48,21 @@ def _values_of(cycle: pdsa.Cycle | None, db) -> dict:
     return values
 
 
+def _site(db, ref: str, action: str = "pdsa.view"):
+    """The site a URL names, through the viewer's lens: a blinded viewer names other sites by code ("S17"),
+    and asking for another site by its short name is refused, as on the outcome pages."""
+    seen = viewer_lens(db, actor())
+    return seen, site_for(db, seen, ref, action=action)
+
+
 def _form_page(site, *, cycle=None, values=None, errors=None, status=200):
     db, viewer = get_db(), actor()
+    seen = viewer_lens(db, viewer)
     tools = library.readable(db, viewer, limit=100)
     chosen = set((values or {}).get("tools", []))
     tools += [r for r in pdsa.tools_of(db, viewer, [cycle]).values() if r not in tools] if cycle else []
     roles = [role for role in ROLE_PRIORITY if role.value in ("clinician", "site_lead") and viewer.has_role(role, site.id)]
-    return render_template("pdsa/form.html", site=site, label=site_label(viewer, site), cycle=cycle,
+    return render_template("pdsa/form.html", site=site, label=seen.label(site), ref=seen.ref(site), cycle=cycle,
                            values=values or {"measures": [], "tools": []}, errors=errors or {},
                            measures=outcomes.measures(db), tools=tools, chosen_tools=chosen,
                            earlier=pdsa.site_options(db, site, exclude=cycle.id if cycle else None),
@@ -69,21 +78,21 @@ def _submitted_values() -> dict:
 
 @bp.route("/sites/<slug>")
 def site_cycles(slug: str):
-    """A site's tests of change, ramp by ramp, newest first."""
+    """A site's tests of change, ramp by ramp, newest first (addressed by short name, or by code as "S17")."""
     db, viewer = get_db(), actor()
-    access.require(viewer, "pdsa.view")
-    site = people.site_by_slug(db, viewer, slug)
+    seen, site = _site(db, slug)
     cycles = pdsa.for_site(db, viewer, site)
     by_id = {c.id: c for c in cycles}
-    return render_template("pdsa/site.html", site=site, label=site_label(viewer, site), cycles=cycles, by_id=by_id,
-                           measures=pdsa.measures_of(db, cycles), may_record=access.can(viewer, "pdsa.record", site))
+    return render_template("pdsa/site.html", site=site, label=seen.label(site), ref=seen.ref(site), cycles=cycles,
+                           by_id=by_id, measures=pdsa.measures_of(db, cycles),
+                           may_record=access.can(viewer, "pdsa.record", site))
 
 
 @bp.route("/sites/<slug>/new", methods=["GET", "POST"])
 def new_cycle(slug: str):
     """The site team records a test of change (a plan, or one under way)."""
     db, viewer = get_db(), actor()
-    site = people.site_by_slug(db, viewer, slug)
+    _seen, site = _site(db, slug, "site.view")
     access.require(viewer, "pdsa.record", site)
     if request.method == "GET":
         values = {"measures": [request.args["measure"]] if request.args.get("measure") else [], "tools": [],
@@ -103,15 +112,16 @@ def cycle_page(cycle_id: int):
     each chart did next."""
     db, viewer = get_db(), actor()
     cycle = pdsa.get(db, viewer, cycle_id)
+    seen = viewer_lens(db, viewer)
     measures = pdsa.measures_of(db, [cycle])
     marks = pdsa.chart_marks(db, cycle.site)
     panels = []
-    for measure, next_ in pdsa.outcomes_of(db, viewer, cycle, measures):
-        chart = outcome_reports.site_chart(db, viewer, measure, cycle.site)
+    for measure, next_ in pdsa.outcomes_of(db, seen, cycle, measures):
+        chart = outcome_reports.site_chart(db, seen, measure, cycle.site)
         panels.append({"measure": measure, "chart": chart, "cycles": marks.get(measure.id, ()),
                        "sentence": wording.next_sentence(next_)})
-    label = site_label(viewer, cycle.site)
-    return render_template("pdsa/cycle.html", cycle=cycle, site=cycle.site, label=label, panels=panels,
+    return render_template("pdsa/cycle.html", cycle=cycle, site=cycle.site, label=seen.label(cycle.site),
+                           ref=seen.ref(cycle.site), panels=panels,
                            ramp=pdsa.ramp(db, cycle), tools=pdsa.tools_of(db, viewer, [cycle]), charts=charts,
                            may_edit=access.can(viewer, "pdsa.edit", cycle), window=pdsa.WINDOW_MONTHS)
 
@@ -138,7 +148,8 @@ def measure_cycles(key: str):
     db, viewer = get_db(), actor()
     access.require(viewer, "pdsa.view")
     measure = outcomes.measure_by_key(db, key)
-    items = pdsa.tried_for_measure(db, viewer, measure)
+    seen = viewer_lens(db, viewer)
+    items = pdsa.tried_for_measure(db, seen, measure)
     decision = request.args.get("decision", "")
     if decision in pdsa.DECISIONS:
         items = [item for item in items if item.cycle.decision == decision]
