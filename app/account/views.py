@@ -89,7 +89,7 @@ def export_child_zip(patient_id: int):
     db = get_db()
     child = db.get(User, patient_id)
     if child is None:
-        raise NotFound("No such person.")
+        raise NotFound(_("No such person."))
     return _zip_response(mydata.export_zip(db, actor(), child), f"carecommons-data-{child.id}.zip")
 
 
