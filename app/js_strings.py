@@ -39,6 +39,7 @@ def ui_strings() -> dict[str, str]:
         "removed": gettext("You have been removed from this session."),
         "lower_hand": gettext("Lower my hand"),
         "raise_hand": gettext("Raise my hand"),
+        "flag": gettext("Flag a safety concern"),
         # editor.js
         "preview_unavailable": gettext("The preview is not available right now."),
         "autosaved": gettext("Draft autosaved."),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from network import access, audit, notifications
 from network.db import Base, utcnow
 from network.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from network.i18n import N_
 from network.people import CareLink, User, acting_role
 from network.roles import Role
 
@@ -151,17 +152,17 @@ def recipient_for_request(db: Session, actor, recipient_id: int) -> User:
     access.require(actor, "contact.use")
     recipient = db.get(User, recipient_id)
     if recipient is None or not recipient.is_active:
-        raise NotFound("No such member.")
+        raise NotFound(N_("No such member."))
     i_blocked, they_blocked = blocked_between(db, actor.id, recipient.id)
     target = RequestTarget(recipient.id, bool(recipient.in_directory), i_blocked or they_blocked)
     if not access.can(actor, "contact.request", target):
         if recipient.id == actor.id:
-            raise Forbidden("You cannot ask yourself to connect.")
+            raise Forbidden(N_("You cannot ask yourself to connect."))
         if i_blocked:
-            raise Forbidden("You blocked this member. Unblock them first if you want to connect.")
+            raise Forbidden(N_("You blocked this member. Unblock them first if you want to connect."))
         if not recipient.in_directory or they_blocked:
             # the same words whether they never opted in or blocked you: a block is never revealed
-            raise Forbidden("This member is not taking contact requests.")
+            raise Forbidden(N_("This member is not taking contact requests."))
         access.require(actor, "contact.request", target)
     return recipient
 
@@ -171,17 +172,17 @@ def ask(db: Session, actor, recipient_id: int, *, note: str = "", role: str | No
     recipient = recipient_for_request(db, actor, recipient_id)
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise Invalid({"note": [f"Keep the message under {MAX_NOTE} characters."]})
+        raise Invalid({"note": [N_("Keep the message under %(maximum)s characters.", maximum=MAX_NOTE)]})
     existing = _open_between(db, actor.id, recipient.id)
     if existing is not None:
-        raise Conflict("You are already connected with this member." if existing.status == "accepted"
-                       else "There is already an open request between you; wait for the answer.")
+        raise Conflict(N_("You are already connected with this member.") if existing.status == "accepted"
+                       else N_("There is already an open request between you; wait for the answer."))
     today = today or utcnow().date()
     shares_site = bool(actor.site_ids() & recipient.site_ids())
     needs_parent = is_teen(recipient, today) and is_adult(actor, today) and not shares_site
     parents = parent_ids(db, recipient) if needs_parent else set()
     if needs_parent and not parents:
-        raise Forbidden("This member is not taking contact requests from outside their site.")
+        raise Forbidden(N_("This member is not taking contact requests from outside their site."))
     row = Connection(requester_id=actor.id, recipient_id=recipient.id, acting_role=acting_role(actor, role),
                      note=note, needs_parent=needs_parent, status="awaiting_parent" if needs_parent else "pending")
     db.add(row)
@@ -189,11 +190,12 @@ def ask(db: Session, actor, recipient_id: int, *, note: str = "", role: str | No
     audit.record(db, actor, "contact.request", row, recipient_id=recipient.id, needs_parent=needs_parent)
     if needs_parent:
         notifications.notify(db, parents, "contact_request",
-                             f"{actor.shown_name} asks to connect with {recipient.shown_name}: your approval is needed.",
+                             N_("%(name)s asks to connect with %(child)s: your approval is needed.",
+                                name=actor.shown_name, child=recipient.shown_name),
                              "/connections/")
     else:
         notifications.notify(db, [recipient.id], "contact_request",
-                             f"{actor.shown_name} asks to connect with you.", "/connections/")
+                             N_("%(name)s asks to connect with you.", name=actor.shown_name), "/connections/")
     db.commit()
     return row
 
@@ -201,7 +203,7 @@ def ask(db: Session, actor, recipient_id: int, *, note: str = "", role: str | No
 def _connection(db: Session, connection_id: int) -> Connection:
     row = db.get(Connection, connection_id)
     if row is None:
-        raise NotFound("No such request.")
+        raise NotFound(N_("No such request."))
     return row
 
 
@@ -215,7 +217,7 @@ def approve(db: Session, actor, connection_id: int, *, approved: bool) -> Connec
     audit.record(db, actor, "contact.parent_approve" if approved else "contact.parent_refuse", row)
     if approved:
         notifications.notify(db, [row.recipient_id], "contact_request",
-                             f"{row.requester.shown_name} asks to connect with you.", "/connections/")
+                             N_("%(name)s asks to connect with you.", name=row.requester.shown_name), "/connections/")
     db.commit()
     return row
 
@@ -224,14 +226,15 @@ def answer(db: Session, actor, connection_id: int, *, accept: bool) -> Connectio
     row = _connection(db, connection_id)
     access.require(actor, "contact.answer", row)
     if row.status != "pending":
-        raise Conflict("This request has already been answered.")
+        raise Conflict(N_("This request has already been answered."))
     if accept and any(blocked_between(db, row.requester_id, row.recipient_id)):
-        raise Forbidden("This member is not taking contact requests.")
+        raise Forbidden(N_("This member is not taking contact requests."))
     row.status, row.answered_at = ("accepted" if accept else "declined"), utcnow()
     audit.record(db, actor, "contact.accept" if accept else "contact.decline", row)
     if accept:
         notifications.notify(db, [row.requester_id], "contact_request",
-                             f"{actor.shown_name} accepted your request to connect.", f"/connections/{row.id}")
+                             N_("%(name)s accepted your request to connect.", name=actor.shown_name),
+                             f"/connections/{row.id}")
     db.commit()
     return row
 
@@ -252,14 +255,15 @@ def send(db: Session, actor, connection_id: int, *, body: str, now: datetime | N
     access.require(actor, "contact.thread", row)
     body = (body or "").replace("\r\n", "\n").strip()
     if not body:
-        raise Invalid({"body": ["Write a message first."]})
+        raise Invalid({"body": [N_("Write a message first.")]})
     if len(body) > MAX_MESSAGE:
-        raise Invalid({"body": [f"Keep the message under {MAX_MESSAGE:,} characters."]})
+        raise Invalid({"body": [N_("Keep the message under 4,000 characters.")]})  # MAX_MESSAGE, written as before
     now = now or utcnow()
     recent = db.scalar(select(func.count(ContactMessage.id)).where(
         ContactMessage.author_id == actor.id, ContactMessage.created_at > now - timedelta(seconds=RATE_SECONDS))) or 0
     if recent >= RATE_COUNT:
-        raise TooMany(f"Slow down: at most {RATE_COUNT} messages a minute. Wait a moment and send again.")
+        raise TooMany(N_("Slow down: at most %(count)s messages a minute. Wait a moment and send again.",
+                         count=RATE_COUNT))
     message = ContactMessage(connection_id=row.id, author_id=actor.id, acting_role=acting_role(actor), body=body,
                              created_at=now)
     db.add(message)
@@ -279,13 +283,13 @@ def report(db: Session, actor, message_id: int, *, reason: str):
 
     message = db.get(ContactMessage, message_id)
     if message is None:
-        raise NotFound("No such message.")
+        raise NotFound(N_("No such message."))
     access.require(actor, "contact.thread", db.get(Connection, message.connection_id))
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid({"reason": ["Say what is wrong, so the moderators can act."]})
+        raise Invalid({"reason": [N_("Say what is wrong, so the moderators can act.")]})
     if len(reason) > MAX_REASON:
-        raise Invalid({"reason": [f"Keep it under {MAX_REASON} characters."]})
+        raise Invalid({"reason": [N_("Keep it under %(maximum)s characters.", maximum=MAX_REASON)]})
     row = Report(object_type="contact_message", object_id=message.id, reporter_id=actor.id,
                  reason=f"{reason}\n\n> {message.body[:500]}")
     db.add(row)
@@ -303,10 +307,10 @@ def block(db: Session, actor, user_id: int) -> Block:
     access.require(actor, "contact.use")
     other = db.get(User, user_id)
     if other is None or other.id == actor.id:
-        raise NotFound("No such member.")
+        raise NotFound(N_("No such member."))
     existing = db.scalar(select(Block).where(Block.blocker_id == actor.id, Block.blocked_id == other.id))
     if existing is not None:
-        raise Conflict("You have already blocked this member.")
+        raise Conflict(N_("You have already blocked this member."))
     row = Block(blocker_id=actor.id, blocked_id=other.id)
     db.add(row)
     now = utcnow()
@@ -326,7 +330,7 @@ def unblock(db: Session, actor, user_id: int) -> None:
     access.require(actor, "contact.use")
     row = db.scalar(select(Block).where(Block.blocker_id == actor.id, Block.blocked_id == user_id))
     if row is None:
-        raise NotFound("You have not blocked this member.")
+        raise NotFound(N_("You have not blocked this member."))
     audit.record(db, actor, "contact.unblock", row, blocked_id=user_id)
     db.delete(row)
     db.commit()

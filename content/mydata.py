@@ -25,6 +25,7 @@ from network import access, audit, minors, passwords
 from network.audit import AuditEvent
 from network.db import Base, utcnow
 from network.errors import Conflict, Invalid
+from network.i18n import N_
 from network.people import CareLink, Membership, User
 from network.roles import Role
 from network.sessions import RoomEvent
@@ -272,16 +273,16 @@ def close_account(db: Session, actor, *, password: str, choice: str) -> dict[str
     access.require(actor, "account.close", user or actor)
     errors: dict[str, list[str]] = {}
     if choice not in CHOICES:
-        errors["choice"] = ["Choose whether to delete what you wrote or keep it without your name."]
+        errors["choice"] = [N_("Choose whether to delete what you wrote or keep it without your name.")]
     if not passwords.verify(user.password_hash, password or ""):
-        errors["password"] = ["That is not your password; nothing was changed."]
+        errors["password"] = [N_("That is not your password; nothing was changed.")]
     if errors:
         raise Invalid(errors)
     if user.has_role(Role.NETWORK_LEADER):
         others = db.scalar(select(Membership.id).where(Membership.role == Role.NETWORK_LEADER.value,
                                                        Membership.ended_at.is_(None), Membership.user_id != user.id))
         if others is None:
-            raise Conflict("The network needs at least one leader; appoint another before closing your account.")
+            raise Conflict(N_("The network needs at least one leader; appoint another before closing your account."))
     counts: dict[str, int] = {}
     remove = choice == "delete"
 

@@ -27,6 +27,7 @@ from content.library import Resource
 from network import access, audit, outcome_reports, usage
 from network.db import Base, utcnow
 from network.errors import Conflict, Invalid, NotFound
+from network.i18n import N_
 from network.outcomes import Measure, month_key, parse_month
 from network.people import Site
 from network.roles import ROLE_PRIORITY, Role
@@ -185,45 +186,46 @@ def _check(db: Session, actor, site: Site, fields: CycleFields, existing: Cycle 
 
     title = _text(fields.title)
     if not title or len(title) > 120:
-        problem("title", "Give the cycle a short name (at most 120 characters).")
+        problem("title", N_("Give the cycle a short name (at most 120 characters)."))
     texts = {name: _text(getattr(fields, name)) for name in ("aim", "change", "prediction", "plan", "done", "learned")}
-    required = {"aim": "Say what the cycle aims for.", "change": "Say which change is tested.",
-                "prediction": "Say what you predict will happen (e.g. “we predict the share of visits with a "
-                              "plan rises”)."}
+    required = {"aim": N_("Say what the cycle aims for."), "change": N_("Say which change is tested."),
+                "prediction": N_("Say what you predict will happen (e.g. “we predict the share of visits with a "
+                                 "plan rises”).")}
     for name, message in required.items():
         if not texts[name]:
             problem(name, message)
     for name, value in texts.items():
         if len(value) > TEXT_LIMIT:
-            problem(name, f"Use at most {TEXT_LIMIT:,} characters.")
+            problem(name, N_("Use at most 5,000 characters."))  # TEXT_LIMIT, written as the English always was
     decision = _text(fields.decision).lower()
     if decision not in ("",) + DECISIONS:
-        problem("decision", "Choose adopt, adapt or abandon (or leave it for later).")
+        problem("decision", N_("Choose adopt, adapt or abandon (or leave it for later)."))
 
     this_month = _this_month(today)
     start, end = parse_month(fields.start_month), parse_month(fields.end_month)
     if start is None:
-        problem("start_month", "Give the start month as YYYY-MM, e.g. 2025-03.")
+        problem("start_month", N_("Give the start month as YYYY-MM, e.g. 2025-03."))
     if end is None:
-        problem("end_month", "Give the end month as YYYY-MM, e.g. 2025-05.")
+        problem("end_month", N_("Give the end month as YYYY-MM, e.g. 2025-05."))
     if start is not None:
         if start < EARLIEST_MONTH:
-            problem("start_month", f"Start in {month_key(EARLIEST_MONTH)} or later.")
+            problem("start_month", N_("Start in %(month)s or later.", month=month_key(EARLIEST_MONTH)))
         elif start > add_months(this_month, PLAN_AHEAD_MONTHS):
-            problem("start_month", f"Plan at most {PLAN_AHEAD_MONTHS} months ahead.")
+            problem("start_month", N_("Plan at most %(months)s months ahead.", months=PLAN_AHEAD_MONTHS))
     if start is not None and end is not None:
         if end < start:
-            problem("end_month", "The end month cannot be before the start month.")
+            problem("end_month", N_("The end month cannot be before the start month."))
         elif months_between(start, end) + 1 > MAX_CYCLE_MONTHS:
-            problem("end_month", f"A cycle lasts at most {MAX_CYCLE_MONTHS} months; split a longer one into a ramp.")
+            problem("end_month", N_("A cycle lasts at most %(months)s months; split a longer one into a ramp.",
+                                    months=MAX_CYCLE_MONTHS))
     if start is not None and start > this_month:
         for name in ("done", "learned"):
             if texts[name]:
-                problem(name, "The cycle has not started yet (its start month is in the future): record what was "
-                              "done and learned once it runs.")
+                problem(name, N_("The cycle has not started yet (its start month is in the future): record what was "
+                                 "done and learned once it runs."))
     if decision and end is not None and end > this_month:
-        problem("decision", "A decision comes when the cycle has ended, and its end month is in the future. Set the "
-                            "end month to when it ended, or decide later.")
+        problem("decision", N_("A decision comes when the cycle has ended, and its end month is in the future. Set the "
+                               "end month to when it ended, or decide later."))
 
     follows = None
     if fields.follows not in (None, "", 0, "0"):
@@ -232,21 +234,21 @@ def _check(db: Session, actor, site: Site, fields: CycleFields, existing: Cycle 
         except (TypeError, ValueError):
             follows = None
         if follows is None or follows.site_id != site.id:
-            problem("follows", "Choose an earlier cycle of this site.")
+            problem("follows", N_("Choose an earlier cycle of this site."))
             follows = None
         elif existing is not None and _in_chain(db, follows, existing.id):
-            problem("follows", "A cycle cannot follow itself or a cycle that follows it.")
+            problem("follows", N_("A cycle cannot follow itself or a cycle that follows it."))
             follows = None
         elif start is not None and follows.start_month > start:
-            problem("follows", "The cycle it follows must start no later than this one.")
+            problem("follows", N_("The cycle it follows must start no later than this one."))
 
     keys = [k for k in dict.fromkeys(_text(k) for k in (fields.measures or [])) if k]
     measures = list(db.scalars(select(Measure).where(Measure.key.in_(keys)))) if keys else []
     unknown = sorted(set(keys) - {m.key for m in measures})
     if unknown:
-        problem("measures", f"No such measure: {', '.join(unknown)}.")
+        problem("measures", N_("No such measure: %(keys)s.", keys=', '.join(unknown)))
     elif not measures:
-        problem("measures", "Link at least one measure, so the cycle shows on its chart.")
+        problem("measures", N_("Link at least one measure, so the cycle shows on its chart."))
 
     tools = _tools(db, actor, fields.tools or [], problem)
     if errors:
@@ -267,7 +269,7 @@ def _tools(db: Session, actor, wanted: list, problem) -> list[Resource]:
     visible = {r.id: r for r in found if access.can(actor, "library.view", r)}
     missing = (ids - set(visible)) | (slugs - {r.slug for r in visible.values()})
     if missing:
-        problem("tools", f"No such tool in the library: {', '.join(sorted(map(str, missing)))}.")
+        problem("tools", N_("No such tool in the library: %(tools)s.", tools=', '.join(sorted(map(str, missing)))))
     return sorted(visible.values(), key=lambda r: r.id)
 
 
@@ -289,7 +291,7 @@ def _acting_role(actor, site: Site, requested: str | None) -> str:
     if requested:
         if requested in held:
             return requested
-        raise Invalid({"acting_role": ["Choose one of the roles you hold at this site."]})
+        raise Invalid({"acting_role": [N_("Choose one of the roles you hold at this site.")]})
     return held[0] if held else ""
 
 
@@ -330,8 +332,8 @@ def record(db: Session, actor, site: Site, fields: CycleFields, *, today: date |
         db.flush()
     except IntegrityError:  # another cycle of this site took the number at the same moment
         db.rollback()
-        raise Conflict("Another cycle was recorded for this site at the same moment; nothing was saved. "
-                       "Send it again.")
+        raise Conflict(N_("Another cycle was recorded for this site at the same moment; nothing was saved. "
+                          "Send it again."))
     usage.record(db, actor, USAGE_KIND, USAGE_OBJECT, cycle.id, role=role)
     audit.record(db, actor, "pdsa.record", cycle, site_id=site.id, number=number, acting_role=role)
     db.commit()
@@ -345,8 +347,8 @@ def update(db: Session, actor, cycle_id: int, fields: CycleFields, *, version: i
     access.require(actor, "pdsa.edit", cycle)
     role = _acting_role(actor, cycle.site, fields.acting_role)
     if version is None or int(version) != cycle.version:
-        raise Conflict("Someone changed this cycle while you were editing it. Reload it to see their changes; "
-                       "nothing was saved.")
+        raise Conflict(N_("Someone changed this cycle while you were editing it. Reload it to see their changes; "
+                          "nothing was saved."))
     clean = _check(db, actor, cycle.site, fields, cycle, today)
     _apply(cycle, clean)
     cycle.version += 1
@@ -362,7 +364,7 @@ def _load(db: Session, cycle_id) -> Cycle:
     except (TypeError, ValueError):
         cycle = None
     if cycle is None or not cycle.site.is_active:
-        raise NotFound("No such cycle.")
+        raise NotFound(N_("No such cycle."))
     return cycle
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from network import access, audit, outbox
 from network.db import Base, utcnow
 from network.errors import Conflict, DomainError, Invalid, NotFound
+from network.i18n import N_
 from network.notifications import Notification
 from network.people import Membership, User, acting_role, user_by_email
 
@@ -30,7 +31,7 @@ MAX_PHRASES = 300
 MAX_ACTIONS = 4_000
 EXCERPT = 600
 
-DEFAULT_GUIDANCE = (
+DEFAULT_GUIDANCE = N_(
     "**If someone is in immediate danger, call your local emergency number now.**\n\n"
     "Thank you for telling us. The network's safeguarding contacts have been told and will look at this "
     "as soon as they can. This page is not medical advice.")
@@ -42,6 +43,10 @@ class Concern(enum.StrEnum):
     MEDICAL_EMERGENCY = "medical_emergency"
     OTHER = "other"
 
+
+#: a concern as the contacts' notification names it
+_CONCERN_WORDS = {"self_harm": N_("self harm"), "abuse": N_("abuse"), "medical_emergency": N_("medical emergency"),
+                  "other": N_("other")}
 
 #: what can be flagged, and how the queue names it
 OBJECT_TYPES = ("story", "story_comment", "room_message", "plan_note", "contact_message")
@@ -125,7 +130,9 @@ def settings(db: Session, *, for_update: bool = False) -> SafetySettings:
 
 def crisis_guidance(db: Session, actor) -> str:
     access.require(actor, "safety.guidance")
-    return settings(db).crisis_guidance or DEFAULT_GUIDANCE
+    stored = settings(db).crisis_guidance
+    # the default, as long as leaders have not rewritten it, is read in each reader's language
+    return DEFAULT_GUIDANCE if not stored or stored == DEFAULT_GUIDANCE else stored
 
 
 def clean_phrases(text: str) -> list[str]:
@@ -144,14 +151,15 @@ def update_settings(db: Session, actor, *, crisis_guidance: str, risk_phrases: s
     phrases = clean_phrases(risk_phrases)
     errors: dict[str, list[str]] = {}
     if not guidance:
-        errors["crisis_guidance"] = ["Write the guidance a member sees after flagging a concern."]
+        errors["crisis_guidance"] = [N_("Write the guidance a member sees after flagging a concern.")]
     elif len(guidance) > MAX_GUIDANCE:
-        errors["crisis_guidance"] = [f"Keep the guidance under {MAX_GUIDANCE:,} characters."]
+        errors["crisis_guidance"] = [N_("Keep the guidance under %(maximum)s characters.", maximum=MAX_GUIDANCE)]
     too_long = [p for p in phrases if len(p) > MAX_PHRASE]
     if too_long:
-        errors["risk_phrases"] = [f"Keep each phrase under {MAX_PHRASE} characters: {too_long[0][:40]}…"]
+        errors["risk_phrases"] = [N_("Keep each phrase under %(maximum)s characters: %(phrase)s…", maximum=MAX_PHRASE,
+                                         phrase=too_long[0][:40])]
     elif len(phrases) > MAX_PHRASES:
-        errors["risk_phrases"] = [f"At most {MAX_PHRASES} phrases."]
+        errors["risk_phrases"] = [N_("At most %(maximum)s phrases.", maximum=MAX_PHRASES)]
     if errors:
         raise Invalid(errors)
     row = settings(db, for_update=True)
@@ -180,8 +188,8 @@ def set_contact(db: Session, actor, *, email: str | None = None, user_id: int | 
     user = user_by_email(db, email) if email is not None else db.get(User, user_id or 0)
     if user is None or not user.memberships:
         if email is not None:
-            raise Invalid({"email": ["No member has this address. Check it, or invite them first."]})
-        raise NotFound("No such person.")
+            raise Invalid({"email": [N_("No member has this address. Check it, or invite them first.")]})
+        raise NotFound(N_("No such person."))
     db.execute(update(Membership).where(Membership.user_id == user.id, Membership.ended_at.is_(None))
                .values(safeguarding_contact=designated))
     db.expire(user, ["memberships"])
@@ -212,15 +220,15 @@ def find_flaggable(db: Session, actor, object_type: str, object_id: int) -> Flag
     if object_type == "story_comment":
         row = db.get(narratives.StoryComment, object_id)
         if row is None or row.status == "declined":
-            raise NotFound("No such comment.")
+            raise NotFound(N_("No such comment."))
         if row.status == "pending" and row.author_id != actor.id and not access.is_moderator(actor):
-            raise NotFound("No such comment.")
+            raise NotFound(N_("No such comment."))
         narratives.get(db, actor, row.story_id)
         return Flagged(object_type, row.id, row.body, f"/stories/{row.story_id}#comments")
     if object_type == "room_message":
         event = db.get(sessions.RoomEvent, object_id)
         if event is None or event.kind not in ("chat", "question"):
-            raise NotFound("No such message.")
+            raise NotFound(N_("No such message."))
         session = db.get(sessions.LearningSession, event.session_id)
         room = event.room_key.split(":", 1)[1]
         if room == sessions.MAIN_ROOM:
@@ -229,27 +237,27 @@ def find_flaggable(db: Session, actor, object_type: str, object_id: int) -> Flag
             try:
                 sessions.check_room(db, actor, session, room)
             except DomainError as error:  # any refusal: the flagger does not see this breakout
-                raise NotFound("No such message.") from error
+                raise NotFound(N_("No such message.")) from error
         return Flagged(object_type, event.id, event.body, f"/sessions/{session.slug}/transcript")
     if object_type == "plan_note":
         note = db.get(visits.PlanNote, object_id)
         if note is None:
-            raise NotFound("No such note.")
+            raise NotFound(N_("No such note."))
         plan = db.get(visits.VisitPlan, note.plan_id)
         patient = db.get(User, plan.visit.patient_id)
         data_scope = visits.scope(db, patient)
         team = visits.PatientScope(data_scope.patient_id, frozenset({plan.visit.site_id}), data_scope.parent_ids)
         access.require(actor, "patient_data.view", team)
         if not visits.is_family(actor, data_scope) and plan.status != "submitted":
-            raise NotFound("No such note.")
+            raise NotFound(N_("No such note."))
         return Flagged(object_type, note.id, note.body, f"/visits/plans/{plan.id}#notes")
     if object_type == "contact_message":
         message = db.get(contact.ContactMessage, object_id)
         if message is None:
-            raise NotFound("No such message.")
+            raise NotFound(N_("No such message."))
         access.require(actor, "contact.thread", db.get(contact.Connection, message.connection_id))
         return Flagged(object_type, message.id, message.body, f"/connections/{message.connection_id}")
-    raise NotFound("Nothing to flag here.")
+    raise NotFound(N_("Nothing to flag here."))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,11 +273,16 @@ def _alert_contacts(db: Session, flag: SafetyFlag) -> int:
     Moderators see the queue too; contacts are the ones who must never miss a flag."""
     contacts = safeguarding_contacts(db)
     now = utcnow()
-    what = "Automatic flag (risk phrase)" if flag.source == "screening" else "A member flagged a safety concern"
-    text = f"{what}: {flag.concern.replace('_', ' ')} — urgent queue #{flag.id}."
+    concern = _CONCERN_WORDS.get(flag.concern) or flag.concern.replace("_", " ")
+    if flag.source == "screening":
+        text = N_("Automatic flag (risk phrase): %(concern)s — urgent queue #%(id)s.", concern=concern,
+                  id=str(flag.id))
+    else:
+        text = N_("A member flagged a safety concern: %(concern)s — urgent queue #%(id)s.", concern=concern,
+                  id=str(flag.id))
     for user in contacts:
-        db.add(Notification(user_id=user.id, kind="safeguarding", text=text[:300], link=f"/safety/flags/{flag.id}",
-                            mailed_at=now))
+        db.add(Notification(user_id=user.id, kind="safeguarding", text=text[:300], message=text.to_json(),
+                            link=f"/safety/flags/{flag.id}", mailed_at=now))
         if user.email:
             outbox.queue(db, to=user.email, subject="CareCommons: a safety concern needs you now",
                          body=(f"Hello {user.shown_name},\n\n{text}\n\nOpen the urgent queue: /safety/flags/{flag.id}\n\n"
@@ -281,14 +294,14 @@ def flag(db: Session, actor, *, object_type: str, object_id: int, concern: str, 
     """A member flags something they can see. Bad input or an unseen object: nothing changes."""
     access.require(actor, "safety.flag")
     if object_type not in OBJECT_TYPES:
-        raise NotFound("Nothing to flag here.")
+        raise NotFound(N_("Nothing to flag here."))
     flagged = find_flaggable(db, actor, object_type, object_id)
     details = (details or "").strip()
     errors: dict[str, list[str]] = {}
     if concern not in {c.value for c in Concern}:
-        errors["concern"] = ["Choose what worries you."]
+        errors["concern"] = [N_("Choose what worries you.")]
     if len(details) > MAX_DETAILS:
-        errors["details"] = [f"Keep it under {MAX_DETAILS:,} characters."]
+        errors["details"] = [N_("Keep it under 2,000 characters.")]  # MAX_DETAILS, written as before
     if errors:
         raise Invalid(errors)
     row = SafetyFlag(object_type=object_type, object_id=flagged.object_id, flagger_id=actor.id,
@@ -347,7 +360,7 @@ def get_flag(db: Session, actor, flag_id: int) -> SafetyFlag:
     access.require(actor, "safety.handle")
     row = db.get(SafetyFlag, flag_id)
     if row is None:
-        raise NotFound("No such flag.")
+        raise NotFound(N_("No such flag."))
     return row
 
 
@@ -373,7 +386,7 @@ def _handler_role(actor) -> str:
 def acknowledge(db: Session, actor, flag_id: int) -> SafetyFlag:
     row = get_flag(db, actor, flag_id)
     if row.acknowledged_at is not None:
-        raise Conflict("Someone has already acknowledged this flag.")
+        raise Conflict(N_("Someone has already acknowledged this flag."))
     row.acknowledged_at, row.acknowledged_by_id, row.acknowledged_role = utcnow(), actor.id, _handler_role(actor)
     audit.record(db, actor, "safety.acknowledge", row, waited_seconds=int(row.waited().total_seconds()))
     db.commit()
@@ -384,11 +397,11 @@ def record_action(db: Session, actor, flag_id: int, *, action: str) -> SafetyFla
     row = get_flag(db, actor, flag_id)
     action = (action or "").strip()
     if row.resolved_at is not None:
-        raise Conflict("This flag is resolved.")
+        raise Conflict(N_("This flag is resolved."))
     if not action:
-        raise Invalid({"action": ["Say what was done."]})
+        raise Invalid({"action": [N_("Say what was done.")]})
     if len(row.actions) + len(action) > MAX_ACTIONS:
-        raise Invalid({"action": [f"The record of actions is limited to {MAX_ACTIONS:,} characters."]})
+        raise Invalid({"action": [N_("The record of actions is limited to 4,000 characters.")]})
     if row.acknowledged_at is None:
         row.acknowledged_at, row.acknowledged_by_id, row.acknowledged_role = utcnow(), actor.id, _handler_role(actor)
     stamp = utcnow().strftime("%Y-%m-%d %H:%M UTC")
@@ -402,9 +415,9 @@ def resolve(db: Session, actor, flag_id: int, *, action: str) -> SafetyFlag:
     """Close the flag, saying what was done (acknowledging it first if nobody had)."""
     row = get_flag(db, actor, flag_id)
     if row.resolved_at is not None:
-        raise Conflict("This flag is already resolved.")
+        raise Conflict(N_("This flag is already resolved."))
     if not (action or "").strip():
-        raise Invalid({"action": ["Say what was done before resolving."]})
+        raise Invalid({"action": [N_("Say what was done before resolving.")]})
     record_action(db, actor, flag_id, action=action)
     row.resolved_at, row.resolved_by_id, row.resolved_role = utcnow(), actor.id, _handler_role(actor)
     audit.record(db, actor, "safety.resolve", row)

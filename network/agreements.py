@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selecti
 from network import access, audit
 from network.db import Base, utcnow
 from network.errors import Conflict, Invalid, NotFound
+from network.i18n import N_
 from network.people import Membership, User, acting_role
 from network.roles import ROLE_PRIORITY
 
@@ -130,7 +131,7 @@ def by_version(db: Session, actor, version: int) -> DataUseAgreement:
     access.require(actor, "agreement.read")
     row = db.scalar(select(DataUseAgreement).where(DataUseAgreement.version == version))
     if row is None:
-        raise NotFound("No such version of the data-use agreement.")
+        raise NotFound(N_("No such version of the data-use agreement."))
     return row
 
 
@@ -159,11 +160,11 @@ def publish(db: Session, actor, *, body: str, summary: str = "") -> DataUseAgree
     body, summary = (body or "").strip(), " ".join((summary or "").split())
     errors: dict[str, list[str]] = {}
     if not body:
-        errors["body"] = ["Write the agreement's text."]
+        errors["body"] = [N_("Write the agreement's text.")]
     elif len(body) > MAX_BODY:
-        errors["body"] = [f"Keep the agreement under {MAX_BODY:,} characters."]
+        errors["body"] = [N_("Keep the agreement under %(maximum)s characters.", maximum=MAX_BODY)]
     if len(summary) > MAX_SUMMARY:
-        errors["summary"] = [f"Say what changed in at most {MAX_SUMMARY} characters."]
+        errors["summary"] = [N_("Say what changed in at most %(maximum)s characters.", maximum=MAX_SUMMARY)]
     if errors:
         raise Invalid(errors)
     latest = db.scalar(select(func.max(DataUseAgreement.version))) or 0
@@ -183,12 +184,13 @@ def accept(db: Session, actor, version: int | None, *, role: str | None = None) 
     access.require(actor, "agreement.accept")
     agreement = current(db)
     if agreement is None:
-        raise NotFound("No data-use agreement has been published yet.")
+        raise NotFound(N_("No data-use agreement has been published yet."))
     if not isinstance(version, int) or isinstance(version, bool):
-        raise Invalid({"version": ["Say which version of the agreement you read."]})
+        raise Invalid({"version": [N_("Say which version of the agreement you read.")]})
     if version != agreement.version:
-        raise Conflict(f"Version {version} is not the current data-use agreement: version {agreement.version} "
-                       "is. Read the current version and accept it; nothing was recorded.")
+        raise Conflict(N_("Version %(version)s is not the current data-use agreement: version %(current)s "
+                          "is. Read the current version and accept it; nothing was recorded.",
+                          version=version, current=agreement.version))
     existing = db.scalar(select(AgreementAcceptance).where(AgreementAcceptance.agreement_id == agreement.id,
                                                            AgreementAcceptance.user_id == actor.id))
     if existing is not None:
@@ -238,7 +240,7 @@ def acceptances(db: Session, actor, version: int | None = None) -> AcceptanceRep
         select(DataUseAgreement).where(DataUseAgreement.version == version))
     if agreement is None:
         if version is not None:
-            raise NotFound("No such version of the data-use agreement.")
+            raise NotFound(N_("No such version of the data-use agreement."))
         return AcceptanceReport(None)
     accepted = list(db.scalars(select(AgreementAcceptance).where(AgreementAcceptance.agreement_id == agreement.id)
                                .options(selectinload(AgreementAcceptance.user).selectinload(User.memberships))

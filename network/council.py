@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from network import access, audit, notifications
 from network.db import Base, utcnow
 from network.errors import Conflict, Invalid, NotFound
+from network.i18n import N_
 from network.groups import Group
 from network.people import User, acting_role
 
@@ -139,7 +140,7 @@ def published(db: Session, actor, limit: int = 50) -> list[Decision]:
 def get(db: Session, actor, group: Group, decision_id: int) -> Decision:
     decision = db.get(Decision, decision_id)
     if decision is None or decision.group_id != group.id:
-        raise NotFound("No such decision.")
+        raise NotFound(N_("No such decision."))
     access.require(actor, "council.read", decision)
     return decision
 
@@ -169,9 +170,9 @@ def results(db: Session, actor, decision: Decision) -> dict[str, int]:
     """A vote's count per option, once the vote has closed. Refused while it is open."""
     access.require(actor, "council.read", decision)
     if decision.method != "vote":
-        raise Conflict("A decision by consensus has no vote to count.")
+        raise Conflict(N_("A decision by consensus has no vote to count."))
     if decision.is_open:
-        raise Conflict("The results are hidden until the vote closes.")
+        raise Conflict(N_("The results are hidden until the vote closes."))
     counts = dict(db.execute(select(Tally.option, Tally.votes).where(Tally.decision_id == decision.id)).all())
     return {option: int(counts.get(option, 0)) for option in decision.options}
 
@@ -204,14 +205,14 @@ def propose(db: Session, actor, group: Group, *, title: str, proposal: str = "",
     title = (title or "").strip()
     errors: dict[str, list[str]] = {}
     if not title or len(title) > MAX_TITLE:
-        errors["title"] = [f"Name the proposal (at most {MAX_TITLE} characters)."]
+        errors["title"] = [N_("Name the proposal (at most %(maximum)s characters).", maximum=MAX_TITLE)]
     if len(proposal or "") > MAX_TEXT:
-        errors["proposal"] = ["Use at most 10,000 characters."]
+        errors["proposal"] = [N_("Use at most 10,000 characters.")]
     if method not in METHODS:
-        errors["method"] = ["Decide by consensus or by vote."]
+        errors["method"] = [N_("Decide by consensus or by vote.")]
     chosen = [o.strip()[:40] for o in (options or []) if o and o.strip()] or list(DEFAULT_OPTIONS)
     if method == "vote" and (len(chosen) < 2 or len(set(chosen)) != len(chosen)):
-        errors["options"] = ["A vote needs at least two different options."]
+        errors["options"] = [N_("A vote needs at least two different options.")]
     if errors:
         raise Invalid(errors)
     decision = Decision(group_id=group.id, title=title, proposal=proposal or "", method=method,
@@ -229,10 +230,10 @@ def propose(db: Session, actor, group: Group, *, title: str, proposal: str = "",
 def comment(db: Session, actor, decision: Decision, body: str, *, role: str | None = None) -> DecisionComment:
     access.require(actor, "council.take_part", decision.group)
     if not decision.is_open:
-        raise Conflict("The discussion has closed: this decision has been made.")
+        raise Conflict(N_("The discussion has closed: this decision has been made."))
     body = (body or "").strip()
     if not body or len(body) > MAX_TEXT:
-        raise Invalid({"body": ["Write a comment (at most 10,000 characters)."]})
+        raise Invalid({"body": [N_("Write a comment (at most 10,000 characters).")]})
     row = DecisionComment(decision_id=decision.id, author_id=actor.id, acting_role=acting_role(actor, role), body=body)
     db.add(row)
     db.commit()
@@ -243,21 +244,21 @@ def vote(db: Session, actor, decision: Decision, choice: str, *, role: str | Non
     """One vote per member while the vote is open. The refusals change nothing."""
     access.require(actor, "council.vote", decision.group)
     if decision.method != "vote":
-        raise Conflict("This decision is made by consensus, not by a vote.")
+        raise Conflict(N_("This decision is made by consensus, not by a vote."))
     if not decision.is_open:
-        raise Conflict("The vote has closed.")
+        raise Conflict(N_("The vote has closed."))
     if choice not in decision.options:
-        raise Invalid({"choice": [f"Choose one of: {', '.join(decision.options)}."]})
+        raise Invalid({"choice": [N_("Choose one of: %(options)s.", options=', '.join(decision.options))]})
     role_used = acting_role(actor, role)
     if has_voted(db, actor, decision):
-        raise Conflict("You have already voted on this.")
+        raise Conflict(N_("You have already voted on this."))
     try:
         with db.begin_nested():
             db.add(Participant(decision_id=decision.id, user_id=actor.id, acting_role=role_used,
                                choice=None if decision.anonymous else choice))
             db.flush()
     except IntegrityError:
-        raise Conflict("You have already voted on this.")
+        raise Conflict(N_("You have already voted on this."))
     db.execute(update(Tally).where(Tally.decision_id == decision.id, Tally.option == choice)
                .values(votes=Tally.votes + 1))
     audit.record(db, actor, "council.vote", decision)  # never the choice
@@ -267,11 +268,11 @@ def vote(db: Session, actor, decision: Decision, choice: str, *, role: str | Non
 def close_vote(db: Session, actor, decision: Decision, *, outcome: str = "", decided_on: date | None = None) -> Decision:
     access.require(actor, "council.manage", decision.group)
     if decision.method != "vote":
-        raise Conflict("Only a vote can be closed; record a consensus instead.")
+        raise Conflict(N_("Only a vote can be closed; record a consensus instead."))
     if not decision.is_open:
-        raise Conflict("The vote has already closed.")
+        raise Conflict(N_("The vote has already closed."))
     if len(outcome or "") > MAX_TEXT:
-        raise Invalid({"outcome": ["Use at most 10,000 characters."]})
+        raise Invalid({"outcome": [N_("Use at most 10,000 characters.")]})
     decision.status = "decided"
     decision.decided_on = decided_on or utcnow().date()
     counts = dict(db.execute(select(Tally.option, Tally.votes).where(Tally.decision_id == decision.id)).all())
@@ -287,21 +288,21 @@ def record_consensus(db: Session, actor, decision: Decision, *, outcome: str, pa
     """Write down what the group agreed, when, and which of its members took part."""
     access.require(actor, "council.manage", decision.group)
     if decision.method != "consensus":
-        raise Conflict("A vote is decided by closing it.")
+        raise Conflict(N_("A vote is decided by closing it."))
     if not decision.is_open:
-        raise Conflict("This decision has already been recorded.")
+        raise Conflict(N_("This decision has already been recorded."))
     errors: dict[str, list[str]] = {}
     outcome = (outcome or "").strip()
     if not outcome or len(outcome) > MAX_TEXT:
-        errors["outcome"] = ["Say what was decided (at most 10,000 characters)."]
+        errors["outcome"] = [N_("Say what was decided (at most 10,000 characters).")]
     members = {m.user_id: m for m in decision.group.members}
     chosen = {int(i) for i in participant_ids or []}
     if not chosen:
-        errors["participants"] = ["Tick the members who took part."]
+        errors["participants"] = [N_("Tick the members who took part.")]
     elif chosen - set(members):
-        errors["participants"] = ["Only the group's members can take part."]
+        errors["participants"] = [N_("Only the group's members can take part.")]
     if decided_on is not None and decided_on > utcnow().date():
-        errors["decided_on"] = ["The date of a decision cannot be in the future."]
+        errors["decided_on"] = [N_("The date of a decision cannot be in the future.")]
     if errors:
         raise Invalid(errors)
     for user_id in sorted(chosen):
@@ -317,7 +318,7 @@ def record_consensus(db: Session, actor, decision: Decision, *, outcome: str, pa
 def set_published(db: Session, actor, decision: Decision, published_: bool) -> Decision:
     access.require(actor, "council.manage", decision.group)
     if published_ and decision.is_open:
-        raise Conflict("Only a decision that has been made can be shown to the network.")
+        raise Conflict(N_("Only a decision that has been made can be shown to the network."))
     decision.published = bool(published_)
     audit.record(db, actor, "council.publish" if published_ else "council.unpublish", decision)
     db.commit()
@@ -330,18 +331,20 @@ def add_action(db: Session, actor, decision: Decision, *, description: str, owne
     errors: dict[str, list[str]] = {}
     description = (description or "").strip()
     if not description or len(description) > 300:
-        errors["description"] = ["Say what is to be done (at most 300 characters)."]
+        errors["description"] = [N_("Say what is to be done (at most 300 characters).")]
     if owner_id not in decision.group.member_ids:
-        errors["owner"] = ["Choose an owner from the group's members."]
+        errors["owner"] = [N_("Choose an owner from the group's members.")]
     if due_on is None:
-        errors["due_on"] = ["Give a due date (YYYY-MM-DD)."]
+        errors["due_on"] = [N_("Give a due date (YYYY-MM-DD).")]
     if errors:
         raise Invalid(errors)
     item = ActionItem(decision_id=decision.id, description=description, owner_id=owner_id, due_on=due_on,
                       created_by_id=actor.id)
     db.add(item)
     db.flush()
-    notifications.notify(db, [owner_id], "action_item", f"{decision.group.name}: {description} (due {due_on.isoformat()})",
+    notifications.notify(db, [owner_id], "action_item",
+                         N_("%(group)s: %(description)s (due %(due)s)", group=decision.group.name,
+                            description=description, due=due_on.isoformat()),
                          "/actions/", exclude=actor.id)
     audit.record(db, actor, "council.action_add", item, owner_id=owner_id)
     db.commit()
@@ -351,10 +354,10 @@ def add_action(db: Session, actor, decision: Decision, *, description: str, owne
 def complete_action(db: Session, actor, item_id: int) -> ActionItem:
     item = db.get(ActionItem, item_id)
     if item is None:
-        raise NotFound("No such action item.")
+        raise NotFound(N_("No such action item."))
     access.require(actor, "council.complete_action", item)
     if item.done_at is not None:
-        raise Conflict("This action item is already done.")
+        raise Conflict(N_("This action item is already done."))
     item.done_at = utcnow()
     audit.record(db, actor, "council.action_done", item)
     db.commit()

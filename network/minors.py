@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from network import access, audit, clock, notifications
 from network.db import Base, utcnow
 from network.errors import Conflict, NotFound
+from network.i18n import N_, Text
 from network.people import CareLink, Membership, User
 from network.roles import Role
 
@@ -152,7 +153,7 @@ def adult_care(db: Session, actor, today: date | None = None) -> AdultCare:
 def _own_link(db: Session, actor, link_id: int) -> CareLink:
     link = db.get(CareLink, link_id)
     if link is None:
-        raise NotFound("No such link.")
+        raise NotFound(N_("No such link."))
     access.require(actor, "adult_care.decide", link)
     return link
 
@@ -161,13 +162,14 @@ def renew_parent_access(db: Session, actor, link_id: int, today: date | None = N
     """An adult patient lets this parent keep seeing and editing their plans and tracking."""
     link = _own_link(db, actor, link_id)
     if not is_adult(actor, today):
-        raise Conflict("Your parents keep their access until you turn 18; you can choose from then.")
+        raise Conflict(N_("Your parents keep their access until you turn 18; you can choose from then."))
     if link.adult_access_renewed_at is not None:
-        raise Conflict("This parent already has your access; nothing changed.")
+        raise Conflict(N_("This parent already has your access; nothing changed."))
     link.adult_access_renewed_at = utcnow()
     audit.record(db, actor, "adult_care.renew", link, parent_id=link.parent_id, patient_id=link.patient_id)
     notifications.notify(db, [link.parent_id], "adult_access",
-                         f"{actor.shown_name} renewed your access to their visit plans and tracking.", "/care/")
+                         N_("%(name)s renewed your access to their visit plans and tracking.",
+                            name=actor.shown_name), "/care/")
     db.commit()
     return link
 
@@ -176,19 +178,28 @@ def end_parent_access(db: Session, actor, link_id: int, today: date | None = Non
     """An adult patient ends a parent's renewed access (the link itself stays: they are still family)."""
     link = _own_link(db, actor, link_id)
     if not is_adult(actor, today):
-        raise Conflict("Your parents keep their access until you turn 18; you can choose from then.")
+        raise Conflict(N_("Your parents keep their access until you turn 18; you can choose from then."))
     if link.adult_access_renewed_at is None:
-        raise Conflict("This parent's access has already ended; nothing changed.")
+        raise Conflict(N_("This parent's access has already ended; nothing changed."))
     link.adult_access_renewed_at = None
     audit.record(db, actor, "adult_care.end", link, parent_id=link.parent_id, patient_id=link.patient_id)
     notifications.notify(db, [link.parent_id], "adult_access",
-                         f"{actor.shown_name} ended your access to their visit plans and tracking.", "/me/adult-care")
+                         N_("%(name)s ended your access to their visit plans and tracking.",
+                            name=actor.shown_name), "/me/adult-care")
     db.commit()
     return link
 
 
 # ---------------------------------------------------------------------------------------------
 # The job: tell people a month before, and on the day
+
+
+def _on_day(sentence: Text, day: date, **params) -> Text:
+    """`sentence` (an N_ template with %(when)s) for `day`: the English writes the day in full ("1 December
+    2026", as it always did); each reader sees the date in their own language."""
+    text = str.__new__(Text, sentence.template % {**params, "when": f"{day:%-d %B %Y}"})
+    text.template, text.params = sentence.template, {**params, "when": day}
+    return text
 
 def send_transition_notices(db: Session, today: date | None = None) -> int:
     """Idempotent: each patient gets each notice once per date (and their linked parents with it)."""
@@ -210,21 +221,20 @@ def send_transition_notices(db: Session, today: date | None = None) -> int:
                                                        TransitionNotice.kind == kind, TransitionNotice.adult_on == day)):
             continue
         parent_ids = [link.parent_id for link in _links_of_patient(db, patient)]
-        when = f"{day:%-d %B %Y}"
         if kind == "soon":
-            notifications.notify(db, [patient.id], "turning_18",
-                                 f"You count as an adult here from {when}. See what changes for your plans and tracking.",
+            notifications.notify(db, [patient.id], "turning_18", _on_day(
+                N_("You count as an adult here from %(when)s. See what changes for your plans and tracking."), day),
                                  "/me/adult-care")
-            notifications.notify(db, parent_ids, "turning_18",
-                                 f"{patient.shown_name} counts as an adult here from {when}: your access to their plans "
-                                 "and tracking ends then unless they renew it.", "/me/adult-care")
+            notifications.notify(db, parent_ids, "turning_18", _on_day(
+                N_("%(name)s counts as an adult here from %(when)s: your access to their plans and tracking ends "
+                   "then unless they renew it."), day, name=patient.shown_name), "/me/adult-care")
         else:
             notifications.notify(db, [patient.id], "turned_18",
-                                 "You now count as an adult here: your parents no longer see your plans and tracking "
-                                 "unless you renew their access.", "/me/adult-care")
+                                 N_("You now count as an adult here: your parents no longer see your plans and "
+                                    "tracking unless you renew their access."), "/me/adult-care")
             notifications.notify(db, parent_ids, "turned_18",
-                                 f"{patient.shown_name} now counts as an adult here: your access to their plans and "
-                                 "tracking has ended unless they renew it.", "/me/adult-care")
+                                 N_("%(name)s now counts as an adult here: your access to their plans and tracking "
+                                    "has ended unless they renew it.", name=patient.shown_name), "/me/adult-care")
             audit.record(db, None, "adult_care.turned_18", patient, parents=len(parent_ids))
         db.add(TransitionNotice(patient_id=patient.id, kind=kind, adult_on=day))
         sent += 1

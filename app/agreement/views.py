@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from app.extensions import get_db
-from app.web import actor
+from app.web import actor, localized_fields
 from content.markdown import render as render_markdown
 from network import access, agreements, visibility
 from network.errors import Invalid
@@ -77,7 +77,7 @@ def publish():
         row = agreements.publish(db, actor(), body=body, summary=summary)
     except Invalid as error:
         db.rollback()
-        return _manage_page(db, errors=error.field_errors, body=body, summary=summary, status=422)
+        return _manage_page(db, errors=localized_fields(error), body=body, summary=summary, status=422)
     flash(_("Version %(v)s published. Every member is asked to accept it; until they do, other sites are "
             "shown to them by code.", v=row.version), "success")
     return redirect(url_for("agreement.manage"))

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from app.extensions import get_db
 from app.forms import ActionForm
-from app.web import actor
+from app.web import actor, localized_fields
 from content import contact
 from content.markdown import render
 from network.errors import Invalid
@@ -34,7 +34,7 @@ def ask(user_id: int):
             row = contact.ask(db, actor(), recipient.id, note=request.form.get("note", ""))
         except Invalid as error:
             db.rollback()
-            errors, status = error.field_errors, 422
+            errors, status = localized_fields(error), 422
         else:
             flash(_("Sent. A linked parent will be asked first, then %(name)s.", name=recipient.shown_name)
                   if row.status == "awaiting_parent" else _("Sent. %(name)s will see your request.", name=recipient.shown_name),

@@ -8,7 +8,7 @@ from flask_login import login_required, logout_user
 from sqlalchemy import String, cast, or_, select
 
 from app.extensions import get_db
-from app.web import actor
+from app.web import actor, localized_fields
 from content import library, mydata
 from network import access, minors
 from network.errors import Invalid, NotFound
@@ -89,7 +89,7 @@ def export_child_zip(patient_id: int):
     db = get_db()
     child = db.get(User, patient_id)
     if child is None:
-        raise NotFound("No such person.")
+        raise NotFound(_("No such person."))
     return _zip_response(mydata.export_zip(db, actor(), child), f"carecommons-data-{child.id}.zip")
 
 
@@ -103,7 +103,7 @@ def close_account():
                              choice=request.form.get("choice", ""))
     except Invalid as error:
         db.rollback()
-        return _my_data_page(error.field_errors, 422)
+        return _my_data_page(localized_fields(error), 422)
     logout_user()
     flash(_("Your account is closed. Thank you for taking part."), "success")
     return redirect(url_for("home.index"))

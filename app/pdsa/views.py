@@ -9,7 +9,7 @@ from app.extensions import get_db
 from app.outcomes import render as charts
 from app.pdsa import wording
 from app.presenters import role_label
-from app.web import actor
+from app.web import actor, localized_fields
 from content import library, pdsa
 from network import access, outcome_reports, outcomes
 from network.errors import Invalid
@@ -101,7 +101,7 @@ def new_cycle(slug: str):
     try:
         cycle = pdsa.record(db, viewer, site, _fields_from_form())
     except Invalid as error:
-        return _form_page(site, values=_submitted_values(), errors=error.field_errors, status=422)
+        return _form_page(site, values=_submitted_values(), errors=localized_fields(error), status=422)
     flash(_("Test of change %(number)s recorded.", number=cycle.number), "success")
     return redirect(url_for("pdsa.cycle_page", cycle_id=cycle.id))
 
@@ -137,7 +137,7 @@ def edit_cycle(cycle_id: int):
     try:
         pdsa.update(db, viewer, cycle.id, _fields_from_form(), version=request.form.get("version", type=int))
     except Invalid as error:
-        return _form_page(cycle.site, cycle=cycle, values=_submitted_values(), errors=error.field_errors, status=422)
+        return _form_page(cycle.site, cycle=cycle, values=_submitted_values(), errors=localized_fields(error), status=422)
     flash(_("Test of change %(number)s saved.", number=cycle.number), "success")
     return redirect(url_for("pdsa.cycle_page", cycle_id=cycle.id))
 

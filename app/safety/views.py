@@ -9,7 +9,7 @@ from app.extensions import get_db
 from app.forms import ActionForm
 from app.safety.forms import (CONCERN_LABELS, OBJECT_LABELS, STATUS_LABELS, ActionRecordForm, ContactForm, FlagForm,
                               SettingsForm)
-from app.web import actor, apply_errors
+from app.web import actor, apply_errors, localize
 from content import safeguarding
 from content.markdown import render
 from network import access
@@ -30,7 +30,8 @@ def guidance():
     """The network's crisis guidance (shown to a member right after they flag a concern)."""
     db = get_db()
     text = safeguarding.crisis_guidance(db, actor())
-    return render_template("safety/guidance.html", html=render(text), flags=safeguarding.my_flags(db, actor()),
+    return render_template("safety/guidance.html", html=render(localize(text)),
+                           flags=safeguarding.my_flags(db, actor()),
                            **_labels())
 
 

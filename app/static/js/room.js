@@ -57,7 +57,7 @@
     var body = el("span"); body.innerHTML = " " + event.html;  /* sanitised by the server's one renderer */
     li.appendChild(body);
     if (root.dataset.flagUrl) {
-      var flag = el("a", "small", root.dataset.flagLabel || "Flag a safety concern");
+      var flag = el("a", "small", t("flag", "Flag a safety concern"));
       flag.href = root.dataset.flagUrl + event.id; flag.target = "_blank"; flag.rel = "noopener";
       li.appendChild(document.createTextNode(" ")); li.appendChild(flag);
     }
