@@ -265,3 +265,14 @@ def test_closing_ends_devices_two_step_blocks_and_requests(db, world, safety_and
     flag = db.scalar(select(SafetyFlag))
     assert flag.details == "Worried about this one" and flag.flagger.full_name == "A former member"
     assert db.get(Cycle, safety_and_contact["cycle"].id).created_by_id == parent.id  # shared work stays
+
+
+def test_closing_on_one_device_signs_out_every_device(db, world, login_as):
+    from network.devices import DeviceSession
+    parent = world.user("parent")
+    phone, laptop = login_as("parent"), login_as("parent")
+    assert phone.get("/me/data").status_code == laptop.get("/me/data").status_code == 200
+    assert laptop.post("/me/data/close", data={"password": TEST_PASSWORD, "choice": "delete"}).status_code == 302
+    assert phone.get("/me/data").status_code == laptop.get("/me/data").status_code == 302
+    db.expire_all()
+    assert db.scalar(select(DeviceSession.id).where(DeviceSession.user_id == parent.id)) is None
