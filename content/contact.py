@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from network import access, audit, notifications
+from network import access, audit, clock, minors, notifications
 from network.db import Base, utcnow
 from network.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from network.i18n import N_
@@ -27,7 +27,6 @@ MAX_MESSAGE = 4_000
 #: private messages per person per minute
 RATE_COUNT = 10
 RATE_SECONDS = 60
-ADULT_AGE = 18
 
 
 class TooMany(DomainError):
@@ -112,19 +111,14 @@ class Approval:
 # ---------------------------------------------------------------------------------------------
 # Facts
 
-def _age(user: User, today: date) -> int | None:
-    return today.year - user.birth_year if user.birth_year else None
-
-
 def is_teen(user: User, today: date | None = None) -> bool:
-    age = _age(user, today or utcnow().date())
-    return age is not None and 13 <= age <= 17
+    """13 to 17, in network/minors.py's one definition of ages."""
+    return minors.is_teen(user, today)
 
 
 def is_adult(user: User, today: date | None = None) -> bool:
     """18 or more; someone who gave no birth year is treated as an adult (the careful choice)."""
-    age = _age(user, today or utcnow().date())
-    return age is None or age >= ADULT_AGE
+    return minors.age(user, today) is None or minors.is_adult(user, today)
 
 
 def parent_ids(db: Session, patient: User) -> set[int]:
@@ -177,7 +171,7 @@ def ask(db: Session, actor, recipient_id: int, *, note: str = "", role: str | No
     if existing is not None:
         raise Conflict(N_("You are already connected with this member.") if existing.status == "accepted"
                        else N_("There is already an open request between you; wait for the answer."))
-    today = today or utcnow().date()
+    today = today or clock.today()
     shares_site = bool(actor.site_ids() & recipient.site_ids())
     needs_parent = is_teen(recipient, today) and is_adult(actor, today) and not shares_site
     parents = parent_ids(db, recipient) if needs_parent else set()

@@ -19,10 +19,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from content import visits
+from content.contact import Block, Connection, ContactMessage
 from content.library import Comment, CoAuthor, Draft, Resource, Revision, Suggestion
 from content.narratives import Byline, Report, Story, StoryComment
-from network import access, audit, minors, passwords
+from network import access, audit, devices, minors, passwords
 from network.audit import AuditEvent
+from network.council import DecisionComment
+from network.devices import DeviceSession
+from network.twostep import RecoveryCode, TwoStep
 from network.db import Base, utcnow
 from network.errors import Conflict, Invalid
 from network.i18n import N_
@@ -93,10 +97,43 @@ COVERAGE: dict[tuple[str, str], str] = {
     ("translation_syncs", "synced_by_id"): "keep",
     ("visit_plans", "filled_by_id"): "keep",
     ("plan_notes", "author_id"): "keep",
+    # issue 13 and the parts merged with it
+    ("agreement_acceptances", "user_id"): "keep",  # what the network must keep: who accepted which version
+    ("data_use_agreements", "published_by_id"): "keep",
+    ("policy_acceptances", "user_id"): "keep",  # likewise for the terms and privacy notice
+    ("policy_acceptances", "on_behalf_of_id"): "keep",
+    ("policy_documents", "published_by_id"): "keep",
+    ("council_decisions", "proposed_by_id"): "keep",
+    ("council_comments", "author_id"): "content",
+    ("council_participants", "user_id"): "keep",  # an anonymous ballot never holds the choice
+    ("council_actions", "owner_id"): "keep",
+    ("council_actions", "created_by_id"): "keep",
+    ("pdsa_cycles", "created_by_id"): "keep",  # shared improvement work
+    ("pdsa_cycles", "updated_by_id"): "keep",
+    ("safety_flags", "flagger_id"): "keep",  # safeguarding records stay with the team, without the name
+    ("safety_flags", "acknowledged_by_id"): "keep",
+    ("safety_flags", "resolved_by_id"): "keep",
+    ("safety_settings", "updated_by_id"): "keep",
+    # requests and blocks go; an accepted thread is ended and kept for the other member (see close_account)
+    ("connections", "requester_id"): "erase",
+    ("connections", "recipient_id"): "erase",
+    ("connections", "parent_decided_by_id"): "keep",
+    ("contact_messages", "author_id"): "content",
+    ("member_blocks", "blocker_id"): "erase",
+    ("member_blocks", "blocked_id"): "erase",
+    ("device_sessions", "user_id"): "erase",
+    ("two_step", "user_id"): "erase",
+    ("recovery_codes", "user_id"): "erase",
 }
 
+#: columns whose rows are not exported to the person they point at: who blocked them, and the safety
+#: concerns they handled (those are about other members)
+NOT_EXPORTED = {("member_blocks", "blocked_id"), ("safety_flags", "acknowledged_by_id"),
+                ("safety_flags", "resolved_by_id")}
+
 #: never in an export: secrets and session machinery
-SECRET_COLUMNS = {"password_hash", "session_version", "token_hash", "nonce_digest", "client_id"}
+SECRET_COLUMNS = {"password_hash", "session_version", "token_hash", "nonce_digest", "client_id",
+                  "secret_encrypted", "code_digest", "key_digest"}
 #: rows of someone's care written by this person: exported only while they are family of that patient
 CARE_TABLES = {"visits": "visit", "visit_plans": "plan", "plan_notes": "note", "agreed_goals": "goal",
                "tracking_entries": "entry"}
@@ -186,7 +223,7 @@ def collect(db: Session, actor, person: User) -> dict:
     tables: dict[str, list[dict]] = {}
     left_out: dict[str, int] = {}
     for table, column in sorted(COVERAGE):
-        if table == "audit_events":
+        if table == "audit_events" or (table, column) in NOT_EXPORTED:
             continue
         model = _model_for(table)
         for row in db.scalars(select(model).where(getattr(model, column) == person.id)):
@@ -194,6 +231,9 @@ def collect(db: Session, actor, person: User) -> dict:
                 left_out[table] = left_out.get(table, 0) + 1
                 continue
             record = _row(row)
+            if table == "council_participants" and _anonymous_vote(db, row):
+                record.pop("choice", None)
+                record["vote"] = "anonymous: what you chose was never recorded against you"
             if record not in tables.setdefault(table, []):
                 tables[table].append(record)
     events = db.scalars(select(AuditEvent).where(
@@ -217,6 +257,12 @@ def collect(db: Session, actor, person: User) -> dict:
     }
 
 
+def _anonymous_vote(db: Session, participant) -> bool:
+    from network.council import Decision
+    decision = db.get(Decision, participant.decision_id)
+    return bool(decision and decision.anonymous)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")[:50] or "untitled"
 
@@ -235,7 +281,8 @@ def markdown_files(data: dict) -> dict[str, str]:
         files[f"library/{revision['resource_id']}-r{revision['number']}-{_slug(revision['title'])}.md"] = (
             f"# {revision['title']}\n\n{revision['body']}\n")
     for name, table in (("comments-on-stories.md", "story_comments"), ("comments-on-library.md", "comments"),
-                        ("suggestions.md", "suggestions")):
+                        ("suggestions.md", "suggestions"), ("private-messages.md", "contact_messages"),
+                        ("council-comments.md", "council_comments")):
         rows = tables.get(table, [])
         if rows:
             files[name] = "\n\n---\n\n".join(f"{r['created_at']}\n\n{r['body']}" for r in rows) + "\n"
@@ -306,6 +353,8 @@ def close_account(db: Session, actor, *, password: str, choice: str) -> dict[str
             update(RoomEvent).where(RoomEvent.author_id == user.id, RoomEvent.kind.in_(("chat", "question")))
             .values(kind="withdrawn", body="", data={})).rowcount
         counts["drafts of your own"] = _delete_sole_drafts(db, user)
+        counts["private messages"] = db.execute(delete(ContactMessage).where(ContactMessage.author_id == user.id)).rowcount
+        counts["council comments"] = db.execute(delete(DecisionComment).where(DecisionComment.author_id == user.id)).rowcount
     else:
         for story in stories:
             story.byline = Byline.ANONYMOUS.value
@@ -328,6 +377,7 @@ def close_account(db: Session, actor, *, password: str, choice: str) -> dict[str
         db.execute(delete(model).where(model.user_id == user.id))
     for membership in db.scalars(select(Membership).where(Membership.user_id == user.id, Membership.ended_at.is_(None))):
         membership.ended_at = utcnow()
+    _close_contact_and_sign_in(db, user, counts)
 
     # The person: signed out everywhere, personal fields scrubbed
     user.email = None
@@ -347,6 +397,21 @@ def close_account(db: Session, actor, *, password: str, choice: str) -> dict[str
     db.commit()
     db.expire(user, ["memberships"])
     return counts
+
+
+def _close_contact_and_sign_in(db: Session, user: User, counts: dict[str, int]) -> None:
+    """Contact between members and sign-in records: blocks and requests go; an accepted thread is ended and
+    stays for the other member only while it still holds messages; every signed-in device ends and its record
+    goes with the two-step secret and recovery codes."""
+    db.execute(delete(Block).where((Block.blocker_id == user.id) | (Block.blocked_id == user.id)))
+    mine = (Connection.requester_id == user.id) | (Connection.recipient_id == user.id)
+    db.execute(update(Connection).where(mine, Connection.status == "accepted").values(status="ended", ended_at=utcnow()))
+    with_messages = select(ContactMessage.connection_id)
+    db.execute(delete(Connection).where(mine, (Connection.status != "ended") | Connection.id.not_in(with_messages)))
+    devices.end_all(db, user)
+    counts["signed-in devices"] = db.execute(delete(DeviceSession).where(DeviceSession.user_id == user.id)).rowcount
+    for model in (RecoveryCode, TwoStep):
+        db.execute(delete(model).where(model.user_id == user.id))
 
 
 def _delete_sole_drafts(db: Session, user: User) -> int:

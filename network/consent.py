@@ -14,13 +14,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 
-from network import access, audit
+from network import access, audit, minors
 from network.db import Base, utcnow
 from network.errors import Conflict, Invalid, NotFound
 from network.people import CareLink, User, acting_role
 
 KINDS = ("terms", "privacy")
-CHILD_AGE = 13
 
 
 class PolicyDocument(Base):
@@ -74,12 +73,9 @@ class Outstanding:
     child: User | None = None
 
 
-def is_under_13(user, year: int | None = None) -> bool:
-    """Birth year only: a child is treated as under 13 until the year they turn 13 has ended."""
-    if user.birth_year is None:
-        return False
-    year = year or utcnow().year
-    return year - user.birth_year < CHILD_AGE
+def is_under_13(user, today=None) -> bool:
+    """A child in network/minors.py's one definition (under 13 on the network's today)."""
+    return minors.is_child(user, today)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -48,4 +48,4 @@ ROUTES = [
           {"anonymous": 302, **{a: 422 for a in ACTORS[1:]}}),
 ]
 
-WORLDS = {("account.",): _world}
+WORLDS = {("me.",): _world}  # the blueprint was "account" on its branch

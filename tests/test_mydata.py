@@ -173,3 +173,106 @@ def test_my_data_pages(db, world, writings, login_as):
     assert client.get("/me/data").status_code == 302  # signed out
     with clock.frozen(date.today()):
         assert login_as("parent", "other").get(f"/me/data/children/{world.user('patient').id}/export.zip").status_code == 404
+
+
+@pytest.fixture
+def safety_and_contact(db, world):
+    """The own-site parent ran a PDSA cycle, wrote to a clinician, raised a safety concern, blocked someone,
+    signed in on a device with two-step on; the clinician blocked the parent."""
+    from content.contact import Block, Connection, ContactMessage
+    from content.pdsa import Cycle
+    from content.safeguarding import SafetyFlag
+    from network import devices
+    from network.twostep import RecoveryCode, TwoStep
+    parent, clinician, other = world.user("parent"), world.user("clinician"), world.user("parent", "other")
+    cycle = Cycle(site_id=world.own.id, number=1, title="Reminder texts", aim="Fewer missed visits",
+                  change="Text two days before", prediction="Half as many missed", start_month=date(2026, 1, 1),
+                  end_month=date(2026, 3, 1), created_by_id=parent.id, acting_role="parent")
+    thread = Connection(requester_id=parent.id, recipient_id=clinician.id, status="accepted", acting_role="parent")
+    request = Connection(requester_id=parent.id, recipient_id=other.id, status="pending", acting_role="parent")
+    db.add_all([cycle, thread, request])
+    db.flush()
+    db.add_all([ContactMessage(connection_id=thread.id, author_id=parent.id, acting_role="parent", body="Thanks for the call"),
+                ContactMessage(connection_id=thread.id, author_id=clinician.id, acting_role="clinician", body="Any time"),
+                SafetyFlag(object_type="story", object_id=1, flagger_id=parent.id, flagger_role="parent",
+                           concern="self_harm", details="Worried about this one", acknowledged_by_id=clinician.id),
+                Block(blocker_id=parent.id, blocked_id=other.id), Block(blocker_id=clinician.id, blocked_id=parent.id),
+                TwoStep(user_id=parent.id, secret_encrypted="never-exported"),
+                RecoveryCode(user_id=parent.id, code_digest="f" * 64)])
+    db.commit()
+    key = devices.start(db, parent, user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", address="10.0.0.7")
+    return {"cycle": cycle, "thread": thread, "request": request, "key": key}
+
+
+def test_export_holds_cycles_private_messages_and_concerns_they_raised(db, world, safety_and_contact):
+    parent, clinician = world.user("parent"), world.user("clinician")
+    data, files = _zip(mydata.export_zip(db, parent, parent))
+    tables = data["tables"]
+    assert [c["title"] for c in tables["pdsa_cycles"]] == ["Reminder texts"]
+    assert [m["body"] for m in tables["contact_messages"]] == ["Thanks for the call"]  # theirs, not the clinician's
+    assert "Thanks for the call" in files["private-messages.md"]
+    assert [f["details"] for f in tables["safety_flags"]] == ["Worried about this one"]
+    assert [b["blocked_id"] for b in tables["member_blocks"]] == [world.user("parent", "other").id]  # not who blocked them
+    assert "never-exported" not in json.dumps(data) and "f" * 64 not in json.dumps(data)
+    assert tables["two_step"] and "secret_encrypted" not in tables["two_step"][0]
+    assert tables["device_sessions"][0]["device"] == "Firefox on Linux" and "key_digest" not in tables["device_sessions"][0]
+    # the clinician acknowledged the concern: it is about someone else, so not in the clinician's export
+    assert "safety_flags" not in mydata.collect(db, clinician, clinician)["tables"]
+
+
+def test_an_anonymous_ballot_is_exported_without_a_choice(db, world):
+    from network.council import Decision, Participant
+    from network.groups import Group
+    parent = world.user("parent")
+    group = Group(name="Council", slug="council", created_by_id=parent.id)
+    db.add(group)
+    db.flush()
+    secret = Decision(group_id=group.id, title="Secret", method="vote", options=["for", "against"], anonymous=True)
+    named = Decision(group_id=group.id, title="Named", method="vote", options=["for", "against"])
+    db.add_all([secret, named])
+    db.flush()
+    db.add_all([Participant(decision_id=secret.id, user_id=parent.id, acting_role="parent"),
+                Participant(decision_id=named.id, user_id=parent.id, acting_role="parent", choice="for")])
+    db.commit()
+    ballots = {b["decision_id"]: b for b in mydata.collect(db, parent, parent)["tables"]["council_participants"]}
+    assert "choice" not in ballots[secret.id] and ballots[secret.id]["vote"].startswith("anonymous")
+    assert ballots[named.id]["choice"] == "for"
+
+
+@pytest.mark.parametrize("choice", mydata.CHOICES)
+def test_closing_ends_devices_two_step_blocks_and_requests(db, world, safety_and_contact, choice):
+    from content.contact import Block, Connection, ContactMessage
+    from content.safeguarding import SafetyFlag
+    from network import devices
+    from content.pdsa import Cycle
+    from network.devices import DeviceSession
+    from network.twostep import RecoveryCode, TwoStep
+    parent = world.user("parent")
+    token = people.session_token(parent)
+    assert devices.load_signed_in(db, token, safety_and_contact["key"])[0] is not None
+    counts = mydata.close_account(db, parent, password=TEST_PASSWORD, choice=choice)
+    db.expire_all()
+    assert counts["signed-in devices"] == 1
+    assert devices.load_signed_in(db, token, safety_and_contact["key"])[0] is None
+    for model in (DeviceSession, TwoStep, RecoveryCode):
+        assert db.scalar(select(model.id).where(model.user_id == parent.id)) is None
+    assert db.scalar(select(Block.id).where((Block.blocker_id == parent.id) | (Block.blocked_id == parent.id))) is None
+    assert db.get(Connection, safety_and_contact["request"].id) is None
+    thread = db.get(Connection, safety_and_contact["thread"].id)
+    assert thread.status == "ended"  # the clinician keeps their side of the conversation
+    mine = db.scalar(select(ContactMessage.id).where(ContactMessage.author_id == parent.id))
+    assert (mine is None) == (choice == "delete")
+    flag = db.scalar(select(SafetyFlag))
+    assert flag.details == "Worried about this one" and flag.flagger.full_name == "A former member"
+    assert db.get(Cycle, safety_and_contact["cycle"].id).created_by_id == parent.id  # shared work stays
+
+
+def test_closing_on_one_device_signs_out_every_device(db, world, login_as):
+    from network.devices import DeviceSession
+    parent = world.user("parent")
+    phone, laptop = login_as("parent"), login_as("parent")
+    assert phone.get("/me/data").status_code == laptop.get("/me/data").status_code == 200
+    assert laptop.post("/me/data/close", data={"password": TEST_PASSWORD, "choice": "delete"}).status_code == 302
+    assert phone.get("/me/data").status_code == laptop.get("/me/data").status_code == 302
+    db.expire_all()
+    assert db.scalar(select(DeviceSession.id).where(DeviceSession.user_id == parent.id)) is None

@@ -389,3 +389,17 @@ def test_the_rate_limit_answers_429_with_a_clear_message(db, world, login_as):
         assert client.post(f"/connections/{request.id}/messages", data={"body": f"m{i}"}).status_code == 302
     response = client.post(f"/connections/{request.id}/messages", data={"body": "again"})
     assert response.status_code == 429 and "at most 10 messages a minute" in response.get_data(as_text=True)
+
+
+def test_the_teen_rule_uses_the_one_definition_of_ages(db, world):
+    """network/minors.py counts from the birth month and reads the network's today (network/clock.py)."""
+    from network import clock
+    teen = world.user("patient")
+    teen.birth_year, teen.birth_month = 2008, 12  # 18 on 1 December 2026
+    adult = world.user("clinician", "other")
+    adult.birth_year = 1980
+    _list(db, teen)
+    with clock.frozen(date(2026, 11, 30)):
+        assert contact.is_teen(teen) and contact.ask(db, adult, teen.id).status == "awaiting_parent"
+    with clock.frozen(date(2026, 12, 1)):
+        assert not contact.is_teen(teen) and contact.is_adult(teen)

@@ -394,3 +394,17 @@ def test_a_leader_resets_a_members_two_step_sign_in(db, world, login_as):
     assert not twostep.is_enabled(db, clinician) and twostep.recovery_codes_left(db, clinician) == 0
     assert twostep.must_set_up(db, clinician)
     assert events(db, "twostep.reset") == 1
+
+
+def test_under_13_for_consent_is_network_minors_child(db, world):
+    """Consent asks the one definition of ages: 13 from the first day of the birth month, on the network's today."""
+    from datetime import date
+
+    from network import clock, minors
+    child = young_child(db, world)
+    child.birth_year, child.birth_month = 2013, 6
+    with clock.frozen(date(2026, 5, 31)):
+        assert consent.is_under_13(child) and minors.is_child(child)
+        assert [c.id for c in consent.young_children(db, world.user("parent"))] == [child.id]
+    with clock.frozen(date(2026, 6, 1)):
+        assert not consent.is_under_13(child) and minors.is_teen(child)
