@@ -263,6 +263,16 @@ def presence_change(key: tuple[int, str, int], full: dict) -> dict | None:
     return {"room": full["room"], "counts": full["counts"], "total": full["total"], "joined": joined, "left": left}
 
 
+def _told_were_here(key: tuple[int, str, int], removed: list[tuple[int, str]]) -> None:
+    """People whose connections a dead process held: this process never told the room about them, so
+    its next diff would not say they left. Count them as told, so the next broadcast names them in
+    `left` (unless they are still here through another connection)."""
+    with _presence_lock:
+        told = _presence_told.setdefault(key, {})
+        for user_id, role in removed:
+            told.setdefault(user_id, {"id": user_id, "role": role})
+
+
 def _emit_presence(key: tuple[int, str, int], full: dict) -> None:
     change = presence_change(key, full)
     if change is not None:
@@ -360,11 +370,12 @@ class Heartbeat:
         mine = self.server_id
         dead = [s for s in sessions.presence_servers(db) if s != mine and not self.redis.exists(self._key(s))]
         rooms = sessions.clear_servers(db, dead)
-        for session_id, room in rooms:
+        for (session_id, room), removed in rooms.items():
+            _told_were_here((session_id, room, id(self.app)), removed)
             _broadcast_presence(db, session_id, room)
         if dead:
             log.info("removed presence of %d stopped server process(es) in %d room(s)", len(dead), len(rooms))
-        return rooms
+        return list(rooms)
 
 
 def heartbeat(app) -> Heartbeat:

@@ -946,19 +946,23 @@ def presence_servers(db: Session) -> list[str]:
     return list(db.scalars(select(Presence.server_id).distinct()))
 
 
-def clear_servers(db: Session, server_ids: list[str]) -> list[tuple[int, str]]:
+def clear_servers(db: Session, server_ids: list[str]) -> dict[tuple[int, str], list[tuple[int, str]]]:
     """Forget every connection of these server processes (they died: nobody said goodbye for their
-    sockets). Returns the rooms that changed, as (session id, room name)."""
+    sockets). Returns the rooms that changed, (session id, room name) -> the (user id, acting role) of
+    each connection removed there."""
     if not server_ids:
-        return []
-    keys = db.execute(select(Presence.session_id, Presence.room_key).where(Presence.server_id.in_(server_ids))
-                      .distinct()).all()
+        return {}
+    rows = db.execute(select(Presence.session_id, Presence.room_key, Presence.user_id, Presence.acting_role)
+                      .where(Presence.server_id.in_(server_ids))).all()
     db.execute(Presence.__table__.delete().where(Presence.server_id.in_(server_ids)))
     db.commit()
-    return sorted({(session_id, key.split(":", 1)[1]) for session_id, key in keys})
+    rooms: dict[tuple[int, str], list[tuple[int, str]]] = {}
+    for session_id, key, user_id, role in rows:
+        rooms.setdefault((session_id, key.split(":", 1)[1]), []).append((user_id, role))
+    return dict(sorted(rooms.items()))
 
 
-def clear_other_servers(db: Session, server_id: str) -> list[tuple[int, str]]:
+def clear_other_servers(db: Session, server_id: str) -> dict[tuple[int, str], list[tuple[int, str]]]:
     """One process without Redis is the only server: every row that is not its own is left over from
     before it started."""
     return clear_servers(db, [s for s in presence_servers(db) if s != server_id])

@@ -368,3 +368,20 @@ def test_without_redis_the_first_connection_clears_rows_other_processes_left(app
     assert joined["presence"]["total"] == 1 and "clinician" not in joined["presence"]["counts"]
     [row] = db.scalars(select(Presence)).all()
     assert row.user_id == world.user("parent").id and row.server_id and row.server_id != "crashed-host:4242:deadbeef"
+
+
+def test_a_sweep_says_who_left_even_when_this_process_never_announced_them():
+    """The people a dead process held were announced by that process only; the sweeping process still
+    names them in `left` (unless they are here through another connection)."""
+    from app import live
+
+    key = (987654, "main", 1)
+    live._presence_told.pop(key, None)
+    live._told_were_here(key, [(5, "parent"), (6, "clinician")])
+    full = {"room": "main", "counts": {"clinician": 1}, "total": 1,
+            "people": {"clinician": [{"id": 6, "name": "Cleo Clinician"}]}}
+    change = live.presence_change(key, full)
+    assert change["left"] == [{"id": 5, "role": "parent"}]
+    assert [p["id"] for p in change["joined"]] == [6]
+    assert live.presence_change(key, full) is None  # told now: nothing new to say
+    live._presence_told.pop(key, None)
