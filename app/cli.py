@@ -80,6 +80,7 @@ jobs_cli = AppGroup("jobs", help="Idempotent background jobs (cron or a systemd 
 @jobs_cli.command("run")
 def jobs_run():
     """Reminders, derived figures, notices and digests, then deliver queued mail. Safe to run again."""
+    from app.web import translate_mail
     from content import jobs
     from network import outbox
 
@@ -93,7 +94,7 @@ def jobs_run():
     else:
         transport = outbox.LogTransport()
     with database().session_factory() as db:
-        sent, failed = outbox.deliver_pending(db, transport)
+        sent, failed = outbox.deliver_pending(db, transport, translate=translate_mail)
     click.echo(f"mail: {sent} sent, {failed} failed")
 
 

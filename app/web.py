@@ -5,12 +5,12 @@ import re
 from datetime import date
 
 from flask import request
-from flask_babel import format_date, format_decimal, gettext
+from flask_babel import force_locale, format_date, format_decimal, gettext
 from flask_login import current_user
 
 from network.access import ANONYMOUS
 from network.errors import DomainError, Invalid
-from network.i18n import render
+from network.i18n import Text, render
 
 
 def actor():
@@ -31,6 +31,12 @@ def localize(text) -> str:
     """A domain sentence (network.i18n.N_) in the reader's language: template translated, then params filled,
     numbers and dates written the reader's way. A plain string is looked up as it is."""
     return render(text, gettext, _locale_value)
+
+
+def translate_mail(text_json: dict, locale: str) -> str:
+    """A stored sentence (Text.to_json) in `locale`, for e-mails sent outside a request (network.outbox)."""
+    with force_locale(locale):
+        return localize(Text.from_json(text_json))
 
 
 _PLACE = re.compile(r"^(row|entry) (\d+): (.+)$")

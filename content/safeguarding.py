@@ -284,9 +284,12 @@ def _alert_contacts(db: Session, flag: SafetyFlag) -> int:
         db.add(Notification(user_id=user.id, kind="safeguarding", text=text[:300], message=text.to_json(),
                             link=f"/safety/flags/{flag.id}", mailed_at=now))
         if user.email:
-            outbox.queue(db, to=user.email, subject="CareCommons: a safety concern needs you now",
-                         body=(f"Hello {user.shown_name},\n\n{text}\n\nOpen the urgent queue: /safety/flags/{flag.id}\n\n"
-                               "This message is sent to every safeguarding contact at once and cannot be switched off.\n"))
+            outbox.queue(db, to=user.email, locale=user.locale,
+                         subject=N_("CareCommons: a safety concern needs you now"),
+                         body=[N_("Hello %(name)s,", name=user.shown_name), "", text, "",
+                               [N_("Open the urgent queue:"), f" /safety/flags/{flag.id}"], "",
+                               N_("This message is sent to every safeguarding contact at once and cannot be "
+                                  "switched off."), ""])
     return len(contacts)
 
 

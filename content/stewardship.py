@@ -36,7 +36,7 @@ from network import access, audit, notifications, outbox
 from network.db import Base, utcnow
 from network.errors import Conflict, Forbidden, Invalid, NotFound
 from network.people import Site, User, acting_role
-from network.i18n import N_
+from network.i18n import N_, long_date
 
 REVIEW_MONTHS = 12          # the default time between publishing and the next review
 REMIND_DAYS = 30            # co-authors are reminded this long before a review falls due
@@ -426,7 +426,7 @@ def send_review_reminders(db: Session, *, now: datetime | None = None, within_da
     for resource_id, user in authors:
         per_person[user].append(resource_id)
     for user, resource_ids in per_person.items():
-        outbox.queue(db, to=user.email, subject="Tools you co-author are due for review",
+        outbox.queue(db, to=user.email, locale=user.locale, subject=N_("Tools you co-author are due for review"),
                      body=_reminder_text(user, [titles[r] for r in resource_ids], now.date(), link_for))
         for resource_id in resource_ids:  # in the app too; the e-mail above is this kind's digest
             slug, title, review_by = titles[resource_id]
@@ -438,15 +438,18 @@ def send_review_reminders(db: Session, *, now: datetime | None = None, within_da
     return len(per_person)
 
 
-def _reminder_text(user: User, tools: list[tuple[str, str, date]], on: date, link_for) -> str:
-    lines = [f"Hello {user.shown_name},", "", "These tools you co-author are due for review:", ""]
+def _reminder_text(user: User, tools: list[tuple[str, str, date]], on: date, link_for) -> list:
+    """The review reminder's lines (outbox.queue joins them; sentences go out in the recipient's language)."""
+    lines: list = [N_("Hello %(name)s,", name=user.shown_name), "",
+                   N_("These tools you co-author are due for review:"), ""]
     for slug, title, review_by in tools:
-        when = (f"overdue since {review_by:%d %B %Y}" if review_by < on else f"review by {review_by:%d %B %Y}")
+        when = (N_("overdue since %(date)s", date=long_date(review_by)) if review_by < on
+                else N_("review by %(date)s", date=long_date(review_by)))
         link = link_for(slug)
-        lines.append(f"- {title} ({when}){' ' + link if link else ''}")
-    lines += ["", "A review either confirms that a tool is still current (one click on its page) or starts a new",
-              "revision, which goes through the usual review by a patient or parent and a clinician.", ""]
-    return "\n".join(lines)
+        lines.append([f"- {title} (", when, f"){' ' + link if link else ''}"])
+    lines += ["", N_("A review either confirms that a tool is still current (one click on its page) or starts a new"),
+              N_("revision, which goes through the usual review by a patient or parent and a clinician."), ""]
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------

@@ -86,3 +86,21 @@ def render(text: Any, translate: Callable[[str], str], number: Callable[[Any], s
         return translated % values
     except (KeyError, ValueError, TypeError):  # a broken translation must not hide the message
         return template % values
+
+
+#: day and month names for sentences written outside a request (e-mails); the web layer has Babel's own
+WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+            N_("Sunday"))
+MONTHS = (N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_("June"), N_("July"),
+          N_("August"), N_("September"), N_("October"), N_("November"), N_("December"))
+
+
+def long_date(value: date) -> Text:
+    """"05 March 2027" (English as `%d %B %Y` writes it), translatable."""
+    return N_("%(day)s %(month)s %(year)s", day=f"{value:%d}", month=MONTHS[value.month - 1], year=str(value.year))
+
+
+def day_and_time(value: datetime) -> Text:
+    """"Friday 05 March at 14:30" (English as `%A %d %B at %H:%M` writes it), translatable."""
+    return N_("%(weekday)s %(day)s %(month)s at %(time)s", weekday=WEEKDAYS[value.weekday()], day=f"{value:%d}",
+              month=MONTHS[value.month - 1], time=f"{value:%H:%M}")

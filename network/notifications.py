@@ -152,10 +152,14 @@ def send_digests(db: Session, *, base_url: str) -> int:
         wanted = [r for r in rows if prefs[r.kind] is None or prefs[r.kind].by_email]
         user = db.get(User, user_id)
         if wanted and user is not None and user.email and user.is_active:
-            lines = [f"- {r.text}" + (f"\n  {base_url}{r.link}" if r.link else "") for r in wanted]
-            outbox.queue(db, to=user.email, subject=f"CareCommons: {len(wanted)} new for you",
-                         body=f"Hello {user.shown_name},\n\n" + "\n".join(lines) + "\n\nChange what you receive at "
-                              f"{base_url}/notifications/settings\n")
+            lines: list = [N_("Hello %(name)s,", name=user.shown_name), ""]
+            for r in wanted:  # each notification's stored sentence, so it is translated as in the app
+                lines.append(["- ", r.sentence])
+                if r.link:
+                    lines.append(f"  {base_url}{r.link}")
+            lines += ["", [N_("Change what you receive at"), f" {base_url}/notifications/settings"], ""]
+            outbox.queue(db, to=user.email, locale=user.locale,
+                         subject=N_("CareCommons: %(count)s new for you", count=len(wanted)), body=lines)
             sent += 1
         for row in rows:
             row.mailed_at = now

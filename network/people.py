@@ -399,6 +399,12 @@ def user_for_session(db: Session, token: str) -> User | None:
 LinkMaker = Callable[[str], str]
 
 
+#: how an invitation e-mail names the role (English: the value with spaces, as it always did)
+ROLE_NAMES = {Role.PATIENT: N_("patient"), Role.PARENT: N_("parent"), Role.CLINICIAN: N_("clinician"),
+              Role.SITE_LEAD: N_("site lead"), Role.NETWORK_LEADER: N_("network leader"),
+              Role.MODERATOR: N_("moderator")}
+
+
 def invite(db: Session, actor, *, email: str, full_name: str, role: str, site_id: int | None,
            secret: str, link_for: LinkMaker) -> tuple[Invitation, str]:
     """Invite someone to a site (or a network role); the link goes out through the outbox."""
@@ -420,11 +426,16 @@ def invite(db: Session, actor, *, email: str, full_name: str, role: str, site_id
     db.add(invitation)
     db.flush()
     token, invitation.nonce_digest = tokens.issue(secret, "invitation", invitation.id)
-    where = site.name if site else "the network"
-    outbox.queue(db, to=email, subject=f"You are invited to join {where} on CareCommons",
-                 body=(f"Hello {full_name},\n\n{actor.full_name} invited you to join {where} as "
-                       f"{parsed_role.value.replace('_', ' ')}.\n\nChoose a password here (the link works "
-                       f"once, for {INVITATION_DAYS} days):\n{link_for(token)}\n"))
+    where = site.name if site else N_("the network")
+    # the invitee's language if they have an account already, the inviter's otherwise
+    locale = (existing.locale if existing is not None and existing.locale else None) or getattr(actor, "locale", None)
+    outbox.queue(db, to=email, locale=locale,
+                 subject=N_("You are invited to join %(where)s on CareCommons", where=where),
+                 body=[N_("Hello %(name)s,", name=full_name), "",
+                       N_("%(inviter)s invited you to join %(where)s as %(role)s.", inviter=actor.full_name,
+                          where=where, role=ROLE_NAMES[parsed_role]), "",
+                       N_("Choose a password here (the link works once, for %(days)s days):", days=INVITATION_DAYS),
+                       link_for(token), ""])
     audit.record(db, actor, "invitation.create", invitation, site_id=site_id, role=parsed_role.value)
     db.commit()
     return invitation, token
@@ -502,10 +513,12 @@ def request_password_reset(db: Session, email: str, *, secret: str, link_for: Li
     db.add(reset)
     db.flush()
     token, reset.nonce_digest = tokens.issue(secret, "reset", reset.id)
-    outbox.queue(db, to=user.email, subject="Reset your CareCommons password",
-                 body=(f"Hello {user.shown_name},\n\nSomeone (we hope you) asked to reset your password. "
-                       f"This link works once, for {RESET_HOURS} hours:\n{link_for(token)}\n\n"
-                       "If it was not you, ignore this message; your password stays as it is.\n"))
+    outbox.queue(db, to=user.email, locale=user.locale, subject=N_("Reset your CareCommons password"),
+                 body=[N_("Hello %(name)s,", name=user.shown_name), "",
+                       N_("Someone (we hope you) asked to reset your password. This link works once, for "
+                          "%(hours)s hours:", hours=RESET_HOURS),
+                       link_for(token), "",
+                       N_("If it was not you, ignore this message; your password stays as it is."), ""])
     audit.record(db, user, "auth.reset_requested", user)
     db.commit()
 

@@ -25,7 +25,7 @@ from network import access, audit, notifications, outbox, usage
 from network.db import Base, utcnow
 from network.errors import Conflict, Forbidden, Invalid, NotFound
 from network.people import User, acting_role
-from network.i18n import N_
+from network.i18n import N_, day_and_time
 
 log = logging.getLogger("carecommons.sessions")
 MAX_TITLE = 160
@@ -460,8 +460,10 @@ def _promote_waitlist(db: Session, session: LearningSession) -> None:
             break
         waiting.status = RegistrationStatus.REGISTERED.value
         if waiting.user.email:
-            outbox.queue(db, to=waiting.user.email, subject=f"A place opened up: {session.title}",
-                         body=f"Hello {waiting.user.shown_name},\n\nYou are now registered for “{session.title}”.\n")
+            outbox.queue(db, to=waiting.user.email, locale=waiting.user.locale,
+                         subject=N_("A place opened up: %(title)s", title=session.title),
+                         body=[N_("Hello %(name)s,", name=waiting.user.shown_name), "",
+                               N_("You are now registered for “%(title)s”.", title=session.title), ""])
         db.commit()
 
 
@@ -489,9 +491,12 @@ def send_reminders(db: Session, *, now: datetime | None = None, within: timedelt
         session = db.get(LearningSession, row.session_id)
         if row.user.email:
             local = session.starts_at.astimezone(zone(session.timezone))
-            outbox.queue(db, to=row.user.email, subject=f"Reminder: {session.title}",
-                         body=(f"Hello {row.user.shown_name},\n\n“{session.title}” starts "
-                               f"{local:%A %d %B at %H:%M} ({session.timezone}).\n{link_for(session)}\n"))
+            outbox.queue(db, to=row.user.email, locale=row.user.locale,
+                         subject=N_("Reminder: %(title)s", title=session.title),
+                         body=[N_("Hello %(name)s,", name=row.user.shown_name), "",
+                               N_("“%(title)s” starts %(when)s (%(timezone)s).", title=session.title,
+                                  when=day_and_time(local), timezone=session.timezone),
+                               link_for(session), ""])
             sent += 1
         notifications.notify(db, [row.user_id], "session_reminder", N_("“%(title)s” starts soon.", title=session.title),
                              f"/sessions/{session.slug}", already_mailed=True)  # the reminder e-mail went already
