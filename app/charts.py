@@ -37,9 +37,6 @@ __all__ = ["control_chart_svg", "funnel_svg", "data_table_rows"]
 SVG_NS = "http://www.w3.org/2000/svg"
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-_MONTHS = (lazy_gettext("Jan"), lazy_gettext("Feb"), lazy_gettext("Mar"), lazy_gettext("Apr"), lazy_gettext("May"),
-           lazy_gettext("Jun"), lazy_gettext("Jul"), lazy_gettext("Aug"), lazy_gettext("Sep"), lazy_gettext("Oct"),
-           lazy_gettext("Nov"), lazy_gettext("Dec"))
 # Month steps tried when thinning x-axis labels; each is aligned to January so labels read naturally.
 _MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60, 120)
 _ANNOTATION_KINDS = {"revised": lazy_gettext("Data revised"), "adoption": lazy_gettext("Adoption"),
@@ -145,6 +142,11 @@ def _finite(v: Any) -> bool:
     return v is not None and isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(float(v))
 
 
+def _short_month(month: int) -> str:
+    """"Sep" / "sept": the locale's own abbreviation (CLDR, through Babel), as the `month` filter uses."""
+    return Locale.parse(_locale()).months["format"]["abbreviated"][month]
+
+
 def _locale():
     """The reader's locale inside a request; English elsewhere (scripts, tests that draw charts directly)."""
     return (get_locale() if has_request_context() else None) or "en"
@@ -214,7 +216,7 @@ def _parse_month(label: str) -> tuple[int, int] | None:
 def _month_label(label: str) -> str:
     """ "2021-03" -> "Mar 2021"; other labels are kept as they are."""
     ym = _parse_month(label)
-    return f"{_MONTHS[ym[1] - 1]} {ym[0]}" if ym else str(label)
+    return f"{_short_month(ym[1])} {ym[0]}" if ym else str(label)
 
 
 def _capitalise(sentence: str) -> str:
