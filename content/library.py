@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint, event, func, or_,
+from sqlalchemy import (JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint, cast, event, func, or_,
                         select)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
@@ -920,11 +920,16 @@ def attachment_for(db: Session, actor, stored_name: str) -> tuple[Attachment, Re
 # ---------------------------------------------------------------------------------------------
 # Reading lists
 
+def _published():
+    """What every member may read: published and not archived (library.view allows it to all)."""
+    return Resource.published_revision_id.is_not(None), Resource.status != Status.ARCHIVED
+
+
 def readable(db: Session, actor, *, limit: int = 50, offset: int = 0, type_: str | None = None,
              audience: str | None = None, language: str | None = None) -> list[Resource]:
     """Published resources, newest first (the library's front page and the JSON API)."""
     access.require(actor, "library.browse")
-    query = (select(Resource).where(Resource.published_revision_id.is_not(None), Resource.status != Status.ARCHIVED)
+    query = (select(Resource).where(*_published())
              .order_by(Resource.published_at.desc(), Resource.id.desc()).limit(limit).offset(offset))
     if type_:
         query = query.where(Resource.type == type_)
@@ -934,6 +939,13 @@ def readable(db: Session, actor, *, limit: int = 50, offset: int = 0, type_: str
     if audience:
         rows = [r for r in rows if audience in (r.audience or [])]
     return rows
+
+
+def transition_tools(db: Session, actor, *, limit: int = 20) -> list[Resource]:
+    """The published tools for the move to adult care: type "transition" or tagged "transition"."""
+    access.require(actor, "library.browse")
+    is_transition = or_(Resource.type == "transition", cast(Resource.tags, String).like('%"transition"%'))
+    return list(db.scalars(select(Resource).where(*_published(), is_transition).order_by(Resource.title).limit(limit)))
 
 
 def mine(db: Session, actor) -> list[Resource]:

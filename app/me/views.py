@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required, logout_user
-from sqlalchemy import String, cast, or_, select
 
 from app.extensions import get_db
 from app.web import actor, localized_fields
@@ -17,23 +16,13 @@ from network.people import User
 bp = Blueprint("me", __name__, url_prefix="/me")
 
 
-def _transition_resources(db):
-    """The library's transition tools this person may read (type or tag "transition")."""
-    resource = library.Resource
-    rows = db.scalars(select(resource).where(
-        resource.published_revision_id.is_not(None), resource.status != "archived",
-        or_(resource.type == "transition", cast(resource.tags, String).like('%"transition"%')))
-        .order_by(resource.title).limit(20))
-    return [r for r in rows if access.can(actor(), "library.view", r)]
-
-
 @bp.route("/adult-care")
 @login_required
 def adult_care():
     """What changes at 18; for an adult patient, each linked parent's access with renew and end buttons."""
     db = get_db()
     status = minors.adult_care(db, actor())
-    resources = _transition_resources(db) if status.soon or status.adult or status.children else []
+    resources = library.transition_tools(db, actor()) if status.soon or status.adult or status.children else []
     return render_template("me/adult_care.html", status=status, resources=resources)
 
 
