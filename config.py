@@ -76,6 +76,15 @@ class Config:
     PRESENCE_INTERVAL = float(_env("PRESENCE_INTERVAL", "1.0"))
     #: uploaded files live here, outside the static folder, under server-made names
     ATTACHMENTS_DIR = Path(_env("ATTACHMENTS_DIR", str(INSTANCE / "attachments")))
+    #: where `flask backup` writes its archives unless given a path; PG_BIN_DIR: pg_dump/pg_restore of the
+    #: server's version (unset: the ones on PATH)
+    BACKUP_DIR = Path(_env("BACKUP_DIR", str(INSTANCE / "backups")))
+    PG_BIN_DIR = _env("PG_BIN_DIR")
+    #: how many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (werkzeug's ProxyFix);
+    #: 0 trusts none of those headers (the app is reached directly)
+    PROXY_FIX_HOPS = int(_env("PROXY_FIX_HOPS", "0"))
+    #: one line per request in `text` or `json`
+    LOG_FORMAT = _env("LOG_FORMAT", "text")
     #: readability panel: the highest school grade each audience's tools should read at (None: no target),
     #: and how many words make a sentence long
     READABILITY_TARGETS = {"patients": 8, "parents": 8, "teens": 7, "clinicians": None}

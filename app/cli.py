@@ -1,4 +1,5 @@
-"""Command-line tools: `flask db ...` (Alembic), `flask demo seed`, `flask jobs run`."""
+"""Command-line tools: `flask db ...` (Alembic), `flask demo seed`, `flask jobs run`, `flask backup`,
+`flask restore`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,7 @@ import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, has_app_context
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import database
 
@@ -98,6 +99,63 @@ def jobs_run():
     click.echo(f"mail: {sent} sent, {failed} failed")
 
 
+def known_revisions() -> set[str]:
+    """Every schema revision this code's migrations know (a backup from a newer version has another)."""
+    from alembic.script import ScriptDirectory
+
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()}
+
+
+@click.command("backup")
+@click.argument("output", required=False, type=click.Path(path_type=Path))
+@with_appcontext
+def backup_command(output: Path | None):
+    """Write the database and the attachments to one archive (safe while the app runs).
+
+    OUTPUT is a file, or a directory for carecommons-<time>.tar.gz (default: BACKUP_DIR)."""
+    from datetime import datetime, timezone
+
+    from network import backup
+
+    target = Path(output or current_app.config["BACKUP_DIR"])
+    if target.is_dir() or output is None or not target.name.endswith((".tar.gz", ".tgz")):
+        target = target / f"carecommons-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.tar.gz"
+    try:
+        manifest = backup.backup(database().engine, current_app.config["ATTACHMENTS_DIR"], target,
+                                 pg_bin_dir=current_app.config["PG_BIN_DIR"])
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{target}: {manifest.backend}, schema {manifest.schema_revision}, "
+               f"{sum(manifest.counts.values())} rows in {len(manifest.counts)} tables, "
+               f"{manifest.attachment_count} attachment files")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(archive: Path, yes: bool):
+    """Replace the database and the attachments with a backup's. Stop the app first; run
+    `flask db upgrade` afterwards if the backup is from an older version."""
+    from network import backup
+
+    config = current_app.config
+    try:
+        manifest = backup.read_manifest(archive)
+        if not yes:
+            click.confirm(f"Replace the database and {config['ATTACHMENTS_DIR']} with the backup of "
+                          f"{manifest.created_at} (schema {manifest.schema_revision})?", abort=True)
+        manifest = backup.restore(database().engine, config["ATTACHMENTS_DIR"], archive,
+                                  known_revisions=known_revisions(), pg_bin_dir=config["PG_BIN_DIR"])
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored {archive} ({manifest.created_at}): schema {manifest.schema_revision}, "
+               f"{sum(manifest.counts.values())} rows in {len(manifest.counts)} tables, "
+               f"{manifest.attachment_count} attachment files")
+
+
 def init_app(app: Flask) -> None:
     for group in (db_cli, demo_cli, jobs_cli):
         app.cli.add_command(group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
