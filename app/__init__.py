@@ -1,14 +1,13 @@
 """The web layer: HTTP and websockets. `create_app` builds an app; nothing here runs on import."""
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, request, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import errors, security
+from app import errors, request_log, security
 from app.extensions import Database, babel, csrf, get_db, limiter, login_manager, socketio
 from network import people
 
@@ -22,7 +21,7 @@ def create_app(config=None) -> Flask:
 
     app = Flask(__name__, instance_path=str(config_module.INSTANCE))
     app.config.from_object(config or config_module.from_environment())
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    request_log.init_app(app)  # first, so every request has its id and start time before any gate
 
     Database(app.config["DATABASE_URL"], pool_size=app.config["DATABASE_POOL_SIZE"],
              max_overflow=app.config["DATABASE_MAX_OVERFLOW"]).init_app(app)
@@ -42,6 +41,9 @@ def create_app(config=None) -> Flask:
     from app import cli, live
     cli.init_app(app)
     live.init_app(app)
+    hops = app.config["PROXY_FIX_HOPS"]
+    if hops:  # outermost, so the Socket.IO middleware sees the client's address and scheme too
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     return app
 
 

@@ -1,8 +1,7 @@
 """The front page and the health check."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
-from sqlalchemy import text
+from flask import Blueprint, current_app, jsonify, render_template
 
 from app.extensions import get_db
 from app.presenters import shown_byline
@@ -33,9 +32,8 @@ def index():
 
 @bp.route("/healthz")
 def healthz():
-    """For the load balancer: answers 200 when the database answers."""
-    try:
-        get_db().execute(text("SELECT 1"))
-    except Exception as exc:  # any database failure means "not healthy", never a 500 page
-        return jsonify(status="unavailable", database=type(exc).__name__), 503
-    return jsonify(status="ok", database="ok")
+    """For the proxy: 200 when the database (and Redis, when configured) answer; 503 naming what does not."""
+    from app import readiness
+
+    healthy, report = readiness.check(current_app, get_db())
+    return jsonify(report), 200 if healthy else 503
