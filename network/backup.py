@@ -96,6 +96,7 @@ def backup(engine: Engine, attachments_dir: Path, output: Path, *, pg_bin_dir: s
             archive.add(dump, arcname=dump.name, recursive=False)
             for relative, path in attachments:
                 archive.add(path, arcname=f"{ATTACHMENTS}/{relative}", recursive=False)
+        os.chmod(partial, 0o600)  # personal and health data: readable by the service's own user only
         os.replace(partial, output)
     return manifest
 

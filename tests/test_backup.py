@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import tarfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -131,6 +132,7 @@ def _backup(app, path: Path) -> None:
     result = app.test_cli_runner().invoke(args=["backup", str(path)])
     assert result.exit_code == 0, result.output
     assert path.is_file()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds personal and health data
 
 
 def test_backup_change_restore_gives_the_data_back_exactly(deployment, tmp_path):
