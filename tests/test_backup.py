@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from PIL import Image
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import make_url
 
 import config as config_module
@@ -145,11 +145,16 @@ def test_backup_change_restore_gives_the_data_back_exactly(deployment, tmp_path)
     _change(deployment)
     changed = _state(deployment)
     assert changed["sites"] == 4 and changed["users"] == 1 and changed["files"] != before["files"]
+    engine = deployment.extensions["carecommons.db"].engine
+    with engine.begin() as connection:  # as a newer version's migration would have made it
+        connection.exec_driver_sql("CREATE TABLE from_a_newer_version (id INTEGER PRIMARY KEY)")
 
     result = deployment.test_cli_runner().invoke(args=["restore", str(archive), "--yes"])
     assert result.exit_code == 0, result.output
     assert "2 attachment files" in result.output
     assert _state(deployment) == before
+    with engine.connect() as connection:  # the schema is exactly the archive's again
+        assert "from_a_newer_version" not in inspect(connection).get_table_names()
 
     with tarfile.open(archive) as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())
@@ -167,6 +172,10 @@ def test_backup_into_a_directory_names_the_file_by_time(deployment, tmp_path):
     made = list((tmp_path / "backups").glob("carecommons-*.tar.gz"))
     assert len(made) == 1 and str(made[0]) in result.output
     assert not [p for p in (tmp_path / "backups").iterdir() if p.name.startswith(".")]  # no work files left
+    if not deployment.config["DATABASE_URL"].startswith("sqlite"):
+        deployment.config["PG_BIN_DIR"] = str(tmp_path / "no-tools-here")
+        result = deployment.test_cli_runner().invoke(args=["backup"])
+        assert result.exit_code != 0 and "pg_dump not found in" in result.output and "PG_BIN_DIR" in result.output
 
 
 def _rewrite(source: Path, target: Path, change) -> None:
