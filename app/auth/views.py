@@ -12,7 +12,7 @@ from app import live
 from app.extensions import get_db, limiter
 from app.forms import ActionForm
 from app.security import begin_pending, start_session
-from app.web import actor, apply_errors, localized_fields
+from app.web import actor, form_post, localized_fields
 from network import devices, people, twostep
 from network.errors import Invalid
 
@@ -83,21 +83,12 @@ def _token_page(template: str, load, token: str, form, submit):
         subject = load(db, current_app.config["SECRET_KEY"], token)
     except Invalid as error:
         return render_template("auth/link_problem.html", messages=localized_fields(error).get("link", [])), 400
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = submit(db, current_app.config["SECRET_KEY"], token)
-        except Invalid as error:
-            db.rollback()
-            if "link" in error.field_errors:
-                return render_template("auth/link_problem.html", messages=localized_fields(error)["link"]), 400
-            apply_errors(form, error)
-            status = 422
-        else:
-            return after_password(user)  # a link proves the mailbox, not the second step
-    elif form.is_submitted():
-        status = 422
-    return render_template(template, form=form, subject=subject), status
+    sent = form_post(form, lambda: submit(db, current_app.config["SECRET_KEY"], token))
+    if sent.ok:
+        return after_password(sent.result)  # a link proves the mailbox, not the second step
+    if sent.error is not None and "link" in sent.error.field_errors:
+        return render_template("auth/link_problem.html", messages=sent.errors["link"]), 400
+    return render_template(template, form=form, subject=subject), sent.status
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
@@ -149,22 +140,13 @@ def profile():
     user = current_user._get_current_object()
     db = get_db()
     form = ProfileForm(obj=user)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            people.update_profile(db, actor(), user.id, full_name=form.full_name.data,
-                                  name_display=form.name_display.data, pronouns=form.pronouns.data,
-                                  bio=form.bio.data, profile_roles=form.profile_roles.data or [],
-                                  in_directory=form.in_directory.data, offers=form.offers.data or "")
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Your profile is saved."), "success")
-            return redirect(url_for("auth.profile"))
-    elif form.is_submitted():
-        status = 422
+    saved = form_post(form, lambda: people.update_profile(
+        db, actor(), user.id, full_name=form.full_name.data, name_display=form.name_display.data,
+        pronouns=form.pronouns.data, bio=form.bio.data, profile_roles=form.profile_roles.data or [],
+        in_directory=form.in_directory.data, offers=form.offers.data or ""))
+    if saved.ok:
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form, user=user,
                            memberships=people.all_memberships(db, user),
-                           links=people.care_links_of(db, user)), status
+                           links=people.care_links_of(db, user)), saved.status
