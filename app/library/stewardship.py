@@ -13,11 +13,10 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, render_templ
 from flask_babel import gettext as _
 
 from app.extensions import get_db
-from app.forms import choices
 from app.library.forms import EditorForm
 from app.library.stewardship_forms import (AdaptForm, ConfirmReviewForm, GlossaryForm, MergeForm, ReviewDateForm,
                                            SyncForm)
-from app.presenters import role_label
+from app.presenters import acting_role_choices
 from app.web import actor, form_post, localized_fields, localized_message
 from content import diff, library, readability, stewardship
 from content.library import LANGUAGES, MAX_BODY, StaleEdit
@@ -25,7 +24,7 @@ from content.markdown import render
 from network import access
 from network.errors import Conflict, Invalid
 from network.people import Site
-from network.roles import ROLE_PRIORITY, Role
+from network.roles import Role
 
 bp = Blueprint("stewardship", __name__, url_prefix="/library")
 
@@ -34,12 +33,6 @@ SITE_TEAM = (Role.CLINICIAN, Role.SITE_LEAD)
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
-
-def _roles(allowed=None):
-    viewer = actor()
-    return choices((role.value, role_label(role)) for role in ROLE_PRIORITY
-                   if role in viewer.roles and (allowed is None or role in allowed))
-
 
 def _int(value) -> int | None:
     try:
@@ -88,7 +81,7 @@ def _panel(resource) -> Panel:
     if panel.review is not None:
         panel.can_confirm = access.can(viewer, "library.confirm_review", resource)
         panel.can_set_date = access.can(viewer, "library.set_review_date", resource)
-        panel.confirm_roles = _roles() if panel.can_confirm else []
+        panel.confirm_roles = acting_role_choices() if panel.can_confirm else []
     if panel.adaptation is not None:
         panel.network_changed = stewardship.network_changed(db, panel.adaptation)
     else:
@@ -214,7 +207,7 @@ def edit_adaptation(adaptation_id: int):
     access.require(actor(), "library.edit_adaptation", found)
     current = stewardship.current_text(db, found)
     form = EditorForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     if request.method == "GET":
         form.title.data, form.body.data, form.base_revision_id.data = current.title, current.body, str(current.id)
 
@@ -255,7 +248,7 @@ def merge(adaptation_id: int):
     found = stewardship.get_adaptation(db, actor(), adaptation_id)
     access.require(actor(), "library.edit_adaptation", found)
     form = MergeForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     changes = stewardship.network_changes(db, actor(), found.id)
     status, errors, notice = 200, {}, None
     if request.method == "POST" and changes.changed:
@@ -297,7 +290,7 @@ def offer_back(adaptation_id: int):
     base = db.get(library.Revision, found.based_on_revision_id)
     current = stewardship.current_text(db, found)
     form = EditorForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     if request.method == "GET":
         form.title.data, form.body.data = base.title, current.body
         form.summary.data = _("From %(site)s: ", site=found.site.name)

@@ -9,29 +9,18 @@ from app.extensions import get_db
 from app.library.forms import (AUDIENCE_LABELS, TYPE_LABELS, AdoptForm, AttachmentForm, CoauthorForm, CommentForm,
                                DecisionForm, EditorForm, MetaForm, NewResourceForm, ReviewForm)
 from app.forms import choices
+from app.presenters import acting_role_choices
 from app.web import actor, form_post
 from content import attachments, diff, library, search
 from content.library import Meta, StaleEdit, SuggestionConflict
 from content.markdown import render, toc
 from network import access, outcomes, people
 from network.errors import Invalid, NotFound
-from network.roles import ROLE_PRIORITY
 
 bp = Blueprint("library", __name__, url_prefix="/library")
 files = Blueprint("files", __name__)
 
 HISTORY_PAGE = 50
-
-
-def _roles():
-    viewer = actor()
-    return choices((role.value, people_role_label(role)) for role in ROLE_PRIORITY if role in viewer.roles)
-
-
-def people_role_label(role) -> str:
-    from app.presenters import role_label
-
-    return role_label(role)
 
 
 def _resource(slug: str):
@@ -92,9 +81,9 @@ def show(slug: str):
     comment_form = CommentForm()
     headings = toc(shown.body)
     comment_form.anchor.choices = choices([("", _("The whole resource"))] + [(h[1], h[2]) for h in headings])
-    comment_form.role.choices = _roles()
+    comment_form.role.choices = acting_role_choices()
     review_form = ReviewForm()
-    review_form.role.choices = choices((v, label) for v, label in ((c.value, c.label) for c in _roles())
+    review_form.role.choices = choices((v, label) for v, label in ((c.value, c.label) for c in acting_role_choices())
                                        if v in ("patient", "parent", "clinician", "site_lead"))
     return render_template(
         "library/show.html", resource=resource, shown=shown, html=render(shown.body, toc=True),
@@ -140,7 +129,7 @@ def new():
     db = get_db()
     access.require(actor(), "library.create")
     form = NewResourceForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     original = None
     original_id = request.values.get("translation_of", type=int)
     if original_id:
@@ -168,7 +157,7 @@ def edit(slug: str):
     access.require(actor(), "library.edit", resource)
     current = db.get(library.Revision, resource.current_revision_id)
     form = EditorForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     draft = library.my_draft(db, actor(), resource)
     if request.method == "GET":
         source_text = draft if draft is not None and draft.base_revision_id == current.id else current
@@ -317,7 +306,7 @@ def suggest(slug: str):
     access.require(actor(), "library.suggest", resource)
     base = library.reader_revision(db, actor(), resource)
     form = EditorForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     if request.method == "GET":
         form.title.data, form.body.data, form.base_revision_id.data = base.title, base.body, str(base.id)
     sent = form_post(form, lambda: library.suggest(

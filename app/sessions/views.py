@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import get_db
-from app.forms import ActionForm, choices
+from app.forms import ActionForm
+from app.presenters import acting_role_choices
 from app.sessions.forms import TIMEZONES, FacilitatorForm, ModuleForm, RegisterForm, SessionForm
 from app.web import actor, form_post
 from content import library
@@ -17,7 +18,6 @@ from content.markdown import render
 from network import access, calendar, people
 from network import sessions as learning
 from network.errors import Invalid, NotFound
-from network.roles import ROLE_PRIORITY
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
@@ -28,13 +28,6 @@ def _viewer_zone(default: str) -> str:
     if chosen in TIMEZONES:
         session["tz"] = chosen
     return session.get("tz") or default
-
-
-def _roles():
-    from app.presenters import role_label
-
-    viewer = actor()
-    return choices((role.value, role_label(role)) for role in ROLE_PRIORITY if role in viewer.roles)
 
 
 def _fields(form: SessionForm) -> learning.SessionFields:
@@ -81,7 +74,7 @@ def show(slug: str):
     item = learning.by_slug(db, actor(), slug)
     registration = learning.registration_of(db, actor(), item)
     form = RegisterForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     zone_name = _viewer_zone(item.timezone)
     return render_template(
         "sessions/show.html", item=item, registration=registration, form=form, zone=zone_name, timezones=TIMEZONES,

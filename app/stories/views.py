@@ -7,27 +7,19 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 
 from app.extensions import get_db
-from app.forms import ActionForm, choices
+from app.forms import ActionForm
 from app.stories.forms import CommentForm, EditStoryForm, ModerationForm, NarrowForm, ReportForm, StoryForm
-from app.presenters import shown_byline
+from app.presenters import acting_role_choices, shown_byline
 from app.web import actor, form_post
 from content import narratives
 from content.markdown import render
 from network import access
 from network.db import utcnow
-from network.roles import ROLE_PRIORITY
 
 bp = Blueprint("stories", __name__, url_prefix="/stories")
 moderation = Blueprint("moderation", __name__, url_prefix="/moderation")
 
 ROLE_FILTERS = ("patient", "parent", "clinician")
-
-
-def _roles():
-    from app.presenters import role_label
-
-    viewer = actor()
-    return choices((role.value, role_label(role)) for role in ROLE_PRIORITY if role in viewer.roles)
 
 
 @bp.route("/")
@@ -64,7 +56,7 @@ def new():
     db = get_db()
     access.require(actor(), "story.tell")
     form = StoryForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     told = form_post(form, lambda: narratives.tell(db, actor(), title=form.title.data, body=form.body.data,
                                                    tags=form.tags.data or [], visibility=form.visibility.data,
                                                    byline_choice=form.byline.data, role=form.role.data))
