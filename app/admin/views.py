@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.admin.forms import CareLinkForm, MembershipForm, SiteEditForm, SiteForm
 from app import live
+from app.auth.views import invitation_link
 from app.extensions import get_db
 from app.forms import ActionForm, choices
 from app.sites.forms import InviteForm
@@ -173,8 +174,7 @@ def invite():
     form = InviteForm().offer(people.active_sites(db), network_roles=True)
     sent = form_post(form, lambda: people.invite(
         db, actor(), email=form.email.data, full_name=form.full_name.data, role=form.role.data,
-        site_id=form.site.data, secret=current_app.config["SECRET_KEY"],
-        link_for=lambda token: url_for("auth.accept_invitation", token=token, _external=True)))
+        site_id=form.site.data, secret=current_app.config["SECRET_KEY"], link_for=invitation_link))
     if sent.ok:
         flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
         return redirect(url_for("admin.invitations"))

@@ -76,33 +76,35 @@ def logout():
     return redirect(url_for("home.index"))
 
 
-def _token_page(template: str, load, token: str, form, submit):
-    """Shared flow of a single-use link page: a dead link shows why; a good one shows its form."""
+def _password_link_page(template: str, token: str, form, *, load, save, done: str):
+    """A single-use link that ends in choosing a password (an invitation, a reset): a dead link shows why; a
+    good one shows the password form; a password accepted signs in."""
     db = get_db()
+    secret = current_app.config["SECRET_KEY"]
     try:
-        subject = load(db, current_app.config["SECRET_KEY"], token)
+        subject = load(db, secret, token)
     except Invalid as error:
         return render_template("auth/link_problem.html", messages=localized_fields(error).get("link", [])), 400
-    sent = form_post(form, lambda: submit(db, current_app.config["SECRET_KEY"], token))
+    sent = form_post(form, lambda: save(db, secret, token, password=form.password.data,
+                                        password_again=form.password_again.data))
     if sent.ok:
+        flash(done, "success")
         return after_password(sent.result)  # a link proves the mailbox, not the second step
     if sent.error is not None and "link" in sent.error.field_errors:
         return render_template("auth/link_problem.html", messages=sent.errors["link"]), 400
     return render_template(template, form=form, subject=subject), sent.status
 
 
+def invitation_link(token: str) -> str:
+    """The address an invitation e-mail carries (to the page below)."""
+    return url_for("auth.accept_invitation", token=token, _external=True)
+
+
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str):
     """An invited person sets a password (or confirms theirs) and joins."""
-    form = SetPasswordForm()
-
-    def submit(db, secret, token):
-        user = people.accept_invitation(db, secret, token, password=form.password.data,
-                                        password_again=form.password_again.data)
-        flash(_("Welcome to the network."), "success")
-        return user
-
-    return _token_page("auth/invitation.html", people.invitation_for_token, token, form, submit)
+    return _password_link_page("auth/invitation.html", token, SetPasswordForm(), load=people.invitation_for_token,
+                               save=people.accept_invitation, done=_("Welcome to the network."))
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -122,15 +124,9 @@ def request_reset():
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset(token: str):
     """Choose a new password from a reset link."""
-    form = SetPasswordForm()
-
-    def submit(db, secret, token):
-        user = people.reset_password(db, secret, token, password=form.password.data,
-                                     password_again=form.password_again.data)
-        flash(_("Your password is changed. Other devices were signed out."), "success")
-        return user
-
-    return _token_page("auth/reset.html", people.reset_for_token, token, form, submit)
+    return _password_link_page("auth/reset.html", token, SetPasswordForm(), load=people.reset_for_token,
+                               save=people.reset_password,
+                               done=_("Your password is changed. Other devices were signed out."))
 
 
 @bp.route("/profile", methods=["GET", "POST"])

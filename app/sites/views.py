@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
+from app.auth.views import invitation_link
 from app.extensions import get_db
 from app.forms import ActionForm
 from app.sites.forms import InviteForm, StewardForm
@@ -58,8 +59,7 @@ def invite(slug: str):
     form = InviteForm().offer([site], network_roles=False)
     sent = form_post(form, lambda: people.invite(
         db, actor(), email=form.email.data, full_name=form.full_name.data, role=form.role.data, site_id=site.id,
-        secret=current_app.config["SECRET_KEY"],
-        link_for=lambda token: url_for("auth.accept_invitation", token=token, _external=True)))
+        secret=current_app.config["SECRET_KEY"], link_for=invitation_link))
     if sent.ok:
         flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
         return redirect(url_for("sites.team", slug=site.slug))
