@@ -7,9 +7,10 @@ from flask import url_for
 from flask_babel import format_date, format_datetime, format_time
 from flask_babel import lazy_gettext as _l
 
+from app.forms import choices
 from app.web import actor
 from network import access
-from network.roles import Role
+from network.roles import ROLE_PRIORITY, Role
 
 ROLE_LABELS = {
     Role.PATIENT: _l("Patient"),
@@ -26,6 +27,13 @@ def role_label(role) -> str:
         return str(ROLE_LABELS[Role(role)])
     except ValueError:
         return str(role)
+
+
+def acting_role_choices():
+    """The roles the viewer holds, in priority order, as the choices of an "acting as" field (the acting role
+    stored on a revision, story, comment or registration)."""
+    viewer = actor()
+    return choices((role.value, role_label(role)) for role in ROLE_PRIORITY if role in viewer.roles)
 
 
 def month_label(value) -> str:

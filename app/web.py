@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
+from typing import Any, Callable
 
 from flask import request
 from flask_babel import force_locale, format_date, format_decimal, gettext
 from flask_login import current_user
 
+from app.extensions import get_db
 from network.access import ANONYMOUS
 from network.errors import DomainError, Invalid
 from network.i18n import Text, render
@@ -77,3 +80,43 @@ def apply_errors(form, error: Invalid) -> None:
             field.errors = list(field.errors or []) + list(messages)
         else:
             form.form_errors.extend(messages)
+
+
+@dataclass
+class Posted:
+    """What became of a form post (see `form_post`)."""
+
+    #: the form was sent, it validated and the service accepted it
+    ok: bool = False
+    #: what the service returned
+    result: Any = None
+    #: the service's refusal (already rolled back, and on the form when there is one)
+    error: Invalid | None = None
+    #: the page's status when it is shown again: 200 when nothing was sent (or it was accepted), else 422
+    status: int = 200
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        """The refusal's field messages in the reader's language, for pages without a WTForm."""
+        return localized_fields(self.error) if self.error is not None else {}
+
+
+def form_post(form, action: Callable[[], Any]) -> Posted:
+    """The form-post rule, in one place. When the request sends the form (a WTForm, or with `form=None`
+    a plain HTML form posted), validate it and call `action` (the service); the service's `Invalid` rolls
+    the session back and puts its messages on the form, in the reader's language. Bad input of either
+    kind shows the page again with 422. The view flashes and redirects when `ok`, else renders with
+    `status`. Other domain errors (Forbidden, Conflict...) pass through to the view or the error handler."""
+    if form is None:
+        if request.method != "POST":
+            return Posted()
+    elif not form.validate_on_submit():
+        return Posted(status=422 if form.is_submitted() else 200)
+    try:
+        result = action()
+    except Invalid as error:
+        get_db().rollback()
+        if form is not None:
+            apply_errors(form, error)
+        return Posted(error=error, status=422)
+    return Posted(ok=True, result=result)

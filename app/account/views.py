@@ -14,7 +14,7 @@ from app.account.forms import CodeForm, PolicyForm, SetupCodeForm
 from app.auth.views import _login_limit, _safe_next
 from app.extensions import get_db, limiter
 from app.security import current_device_id, pending, pending_user, start_session
-from app.web import actor, apply_errors
+from app.web import actor, form_post
 from content.markdown import render
 from network import access, consent, devices, people, twostep
 from network.errors import Conflict, Invalid
@@ -340,19 +340,11 @@ def policies():
     user = actor()
     access.require(user, "policy.publish")
     form = PolicyForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            doc = consent.publish(db, user, kind=form.kind.data, title=form.title.data, body=form.body.data,
-                                  summary=form.summary.data)
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Published version %(n)s. Every member will be asked to accept it.", n=doc.version), "success")
-            return redirect(url_for("account.policies"))
-    elif form.is_submitted():
-        status = 422
+    published = form_post(form, lambda: consent.publish(db, user, kind=form.kind.data, title=form.title.data,
+                                                        body=form.body.data, summary=form.summary.data))
+    if published.ok:
+        flash(_("Published version %(n)s. Every member will be asked to accept it.", n=published.result.version),
+              "success")
+        return redirect(url_for("account.policies"))
     return render_template("account/policies.html", form=form,
-                           history={kind: consent.history(db, kind) for kind in consent.KINDS}), status
+                           history={kind: consent.history(db, kind) for kind in consent.KINDS}), published.status

@@ -7,10 +7,11 @@ from flask_babel import lazy_gettext as _l
 
 from app.admin.forms import CareLinkForm, MembershipForm, SiteEditForm, SiteForm
 from app import live
+from app.auth.views import invitation_link
 from app.extensions import get_db
 from app.forms import ActionForm, choices
 from app.sites.forms import InviteForm
-from app.web import actor, apply_errors
+from app.web import actor, form_post
 from network import access, audit, people
 from network.errors import Invalid
 
@@ -47,15 +48,11 @@ def create_site():
     """Add a site to the network."""
     db = get_db()
     form = SiteForm()
-    if form.validate_on_submit():
-        try:
-            site = people.create_site(db, actor(), name=form.name.data, slug=form.slug.data, city=form.city.data)
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-        else:
-            flash(_("Site %(name)s added.", name=site.name), "success")
-            return redirect(url_for("admin.sites"))
+    created = form_post(form, lambda: people.create_site(db, actor(), name=form.name.data, slug=form.slug.data,
+                                                         city=form.city.data))
+    if created.ok:
+        flash(_("Site %(name)s added.", name=created.result.name), "success")
+        return redirect(url_for("admin.sites"))
     return _sites_page(form, 422)
 
 
@@ -65,21 +62,12 @@ def edit_site(site_id: int):
     db = get_db()
     site = people.site_for_manage(db, actor(), site_id)
     form = SiteEditForm(obj=site)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            people.update_site(db, actor(), site.id, name=form.name.data, city=form.city.data,
-                               is_active=form.is_active.data)
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Site saved."), "success")
-            return redirect(url_for("admin.sites"))
-    elif form.is_submitted():
-        status = 422
-    return render_template("admin/site_edit.html", site=site, form=form), status
+    saved = form_post(form, lambda: people.update_site(db, actor(), site.id, name=form.name.data,
+                                                      city=form.city.data, is_active=form.is_active.data))
+    if saved.ok:
+        flash(_("Site saved."), "success")
+        return redirect(url_for("admin.sites"))
+    return render_template("admin/site_edit.html", site=site, form=form), saved.status
 
 
 @bp.route("/people")
@@ -115,15 +103,11 @@ def add_membership(user_id: int):
     db = get_db()
     form = MembershipForm()
     form.site.choices = _site_choices(db)
-    if form.validate_on_submit():
-        try:
-            people.add_membership(db, actor(), user_id=user_id, role=form.role.data, site_id=form.site.data)
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-        else:
-            flash(_("Role added."), "success")
-            return redirect(url_for("admin.person", user_id=user_id))
+    added = form_post(form, lambda: people.add_membership(db, actor(), user_id=user_id, role=form.role.data,
+                                                          site_id=form.site.data))
+    if added.ok:
+        flash(_("Role added."), "success")
+        return redirect(url_for("admin.person", user_id=user_id))
     return _person_page(user_id, membership_form=form, status=422)
 
 
@@ -152,15 +136,11 @@ def add_care_link():
     db = get_db()
     form = CareLinkForm()
     back = request.form.get("back_to", type=int)
-    if form.validate_on_submit():
-        try:
-            people.link_parent(db, actor(), parent_id=form.parent_id.data, patient_id=form.patient_id.data)
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-        else:
-            flash(_("Parent and patient linked."), "success")
-            return redirect(url_for("admin.person", user_id=back or form.parent_id.data))
+    linked = form_post(form, lambda: people.link_parent(db, actor(), parent_id=form.parent_id.data,
+                                                        patient_id=form.patient_id.data))
+    if linked.ok:
+        flash(_("Parent and patient linked."), "success")
+        return redirect(url_for("admin.person", user_id=back or form.parent_id.data))
     if not (back or form.parent_id.data):
         raise Invalid({name: [str(m) for m in messages] for name, messages in form.errors.items()})
     return _person_page(back or form.parent_id.data, link_form=form, status=422)
@@ -192,17 +172,12 @@ def invite():
     """Send an invitation."""
     db = get_db()
     form = InviteForm().offer(people.active_sites(db), network_roles=True)
-    if form.validate_on_submit():
-        try:
-            people.invite(db, actor(), email=form.email.data, full_name=form.full_name.data, role=form.role.data,
-                          site_id=form.site.data, secret=current_app.config["SECRET_KEY"],
-                          link_for=lambda token: url_for("auth.accept_invitation", token=token, _external=True))
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-        else:
-            flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
-            return redirect(url_for("admin.invitations"))
+    sent = form_post(form, lambda: people.invite(
+        db, actor(), email=form.email.data, full_name=form.full_name.data, role=form.role.data,
+        site_id=form.site.data, secret=current_app.config["SECRET_KEY"], link_for=invitation_link))
+    if sent.ok:
+        flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
+        return redirect(url_for("admin.invitations"))
     return _invitations_page(form, 422)
 
 

@@ -6,10 +6,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from app.extensions import get_db
-from app.web import actor, localized_fields
+from app.web import actor, form_post
 from content.markdown import render as render_markdown
 from network import access, agreements, visibility
-from network.errors import Invalid
 
 bp = Blueprint("agreement", __name__, url_prefix="/agreement")
 
@@ -73,11 +72,9 @@ def publish():
     db = get_db()
     access.require(actor(), "agreement.publish")
     body, summary = request.form.get("body", ""), request.form.get("summary", "")
-    try:
-        row = agreements.publish(db, actor(), body=body, summary=summary)
-    except Invalid as error:
-        db.rollback()
-        return _manage_page(db, errors=localized_fields(error), body=body, summary=summary, status=422)
+    published = form_post(None, lambda: agreements.publish(db, actor(), body=body, summary=summary))
+    if not published.ok:
+        return _manage_page(db, errors=published.errors, body=body, summary=summary, status=422)
     flash(_("Version %(v)s published. Every member is asked to accept it; until they do, other sites are "
-            "shown to them by code.", v=row.version), "success")
+            "shown to them by code.", v=published.result.version), "success")
     return redirect(url_for("agreement.manage"))

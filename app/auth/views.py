@@ -12,7 +12,7 @@ from app import live
 from app.extensions import get_db, limiter
 from app.forms import ActionForm
 from app.security import begin_pending, start_session
-from app.web import actor, apply_errors, localized_fields
+from app.web import actor, form_post, localized_fields
 from network import devices, people, twostep
 from network.errors import Invalid
 
@@ -76,42 +76,35 @@ def logout():
     return redirect(url_for("home.index"))
 
 
-def _token_page(template: str, load, token: str, form, submit):
-    """Shared flow of a single-use link page: a dead link shows why; a good one shows its form."""
+def _password_link_page(template: str, token: str, form, *, load, save, done: str):
+    """A single-use link that ends in choosing a password (an invitation, a reset): a dead link shows why; a
+    good one shows the password form; a password accepted signs in."""
     db = get_db()
+    secret = current_app.config["SECRET_KEY"]
     try:
-        subject = load(db, current_app.config["SECRET_KEY"], token)
+        subject = load(db, secret, token)
     except Invalid as error:
         return render_template("auth/link_problem.html", messages=localized_fields(error).get("link", [])), 400
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = submit(db, current_app.config["SECRET_KEY"], token)
-        except Invalid as error:
-            db.rollback()
-            if "link" in error.field_errors:
-                return render_template("auth/link_problem.html", messages=localized_fields(error)["link"]), 400
-            apply_errors(form, error)
-            status = 422
-        else:
-            return after_password(user)  # a link proves the mailbox, not the second step
-    elif form.is_submitted():
-        status = 422
-    return render_template(template, form=form, subject=subject), status
+    sent = form_post(form, lambda: save(db, secret, token, password=form.password.data,
+                                        password_again=form.password_again.data))
+    if sent.ok:
+        flash(done, "success")
+        return after_password(sent.result)  # a link proves the mailbox, not the second step
+    if sent.error is not None and "link" in sent.error.field_errors:
+        return render_template("auth/link_problem.html", messages=sent.errors["link"]), 400
+    return render_template(template, form=form, subject=subject), sent.status
+
+
+def invitation_link(token: str) -> str:
+    """The address an invitation e-mail carries (to the page below)."""
+    return url_for("auth.accept_invitation", token=token, _external=True)
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str):
     """An invited person sets a password (or confirms theirs) and joins."""
-    form = SetPasswordForm()
-
-    def submit(db, secret, token):
-        user = people.accept_invitation(db, secret, token, password=form.password.data,
-                                        password_again=form.password_again.data)
-        flash(_("Welcome to the network."), "success")
-        return user
-
-    return _token_page("auth/invitation.html", people.invitation_for_token, token, form, submit)
+    return _password_link_page("auth/invitation.html", token, SetPasswordForm(), load=people.invitation_for_token,
+                               save=people.accept_invitation, done=_("Welcome to the network."))
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -131,15 +124,9 @@ def request_reset():
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset(token: str):
     """Choose a new password from a reset link."""
-    form = SetPasswordForm()
-
-    def submit(db, secret, token):
-        user = people.reset_password(db, secret, token, password=form.password.data,
-                                     password_again=form.password_again.data)
-        flash(_("Your password is changed. Other devices were signed out."), "success")
-        return user
-
-    return _token_page("auth/reset.html", people.reset_for_token, token, form, submit)
+    return _password_link_page("auth/reset.html", token, SetPasswordForm(), load=people.reset_for_token,
+                               save=people.reset_password,
+                               done=_("Your password is changed. Other devices were signed out."))
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -149,22 +136,13 @@ def profile():
     user = current_user._get_current_object()
     db = get_db()
     form = ProfileForm(obj=user)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            people.update_profile(db, actor(), user.id, full_name=form.full_name.data,
-                                  name_display=form.name_display.data, pronouns=form.pronouns.data,
-                                  bio=form.bio.data, profile_roles=form.profile_roles.data or [],
-                                  in_directory=form.in_directory.data, offers=form.offers.data or "")
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Your profile is saved."), "success")
-            return redirect(url_for("auth.profile"))
-    elif form.is_submitted():
-        status = 422
+    saved = form_post(form, lambda: people.update_profile(
+        db, actor(), user.id, full_name=form.full_name.data, name_display=form.name_display.data,
+        pronouns=form.pronouns.data, bio=form.bio.data, profile_roles=form.profile_roles.data or [],
+        in_directory=form.in_directory.data, offers=form.offers.data or ""))
+    if saved.ok:
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form, user=user,
                            memberships=people.all_memberships(db, user),
-                           links=people.care_links_of(db, user)), status
+                           links=people.care_links_of(db, user)), saved.status

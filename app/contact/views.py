@@ -7,10 +7,9 @@ from flask_babel import gettext as _
 
 from app.extensions import get_db
 from app.forms import ActionForm
-from app.web import actor, localized_fields
+from app.web import actor, form_post
 from content import contact
 from content.markdown import render
-from network.errors import Invalid
 
 bp = Blueprint("contact", __name__, url_prefix="/connections")
 
@@ -27,21 +26,14 @@ def ask(user_id: int):
     """Ask someone in the directory to connect, with an optional note."""
     db = get_db()
     recipient = contact.recipient_for_request(db, actor(), user_id)
-    status = 200
-    errors: dict = {}
-    if request.method == "POST":
-        try:
-            row = contact.ask(db, actor(), recipient.id, note=request.form.get("note", ""))
-        except Invalid as error:
-            db.rollback()
-            errors, status = localized_fields(error), 422
-        else:
-            flash(_("Sent. A linked parent will be asked first, then %(name)s.", name=recipient.shown_name)
-                  if row.status == "awaiting_parent" else _("Sent. %(name)s will see your request.", name=recipient.shown_name),
-                  "success")
-            return redirect(url_for("contact.overview"))
-    return render_template("contact/ask.html", recipient=recipient, errors=errors,
-                           note=request.form.get("note", "")), status
+    asked = form_post(None, lambda: contact.ask(db, actor(), recipient.id, note=request.form.get("note", "")))
+    if asked.ok:
+        flash(_("Sent. A linked parent will be asked first, then %(name)s.", name=recipient.shown_name)
+              if asked.result.status == "awaiting_parent" else _("Sent. %(name)s will see your request.",
+                                                                 name=recipient.shown_name), "success")
+        return redirect(url_for("contact.overview"))
+    return render_template("contact/ask.html", recipient=recipient, errors=asked.errors,
+                           note=request.form.get("note", "")), asked.status
 
 
 @bp.route("/requests/<int:connection_id>/answer", methods=["POST"])

@@ -13,19 +13,18 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, render_templ
 from flask_babel import gettext as _
 
 from app.extensions import get_db
-from app.forms import choices
 from app.library.forms import EditorForm
 from app.library.stewardship_forms import (AdaptForm, ConfirmReviewForm, GlossaryForm, MergeForm, ReviewDateForm,
                                            SyncForm)
-from app.presenters import role_label
-from app.web import actor, apply_errors, localized_fields, localized_message
+from app.presenters import acting_role_choices
+from app.web import actor, form_post, localized_fields, localized_message
 from content import diff, library, readability, stewardship
 from content.library import LANGUAGES, MAX_BODY, StaleEdit
 from content.markdown import render
 from network import access
 from network.errors import Conflict, Invalid
 from network.people import Site
-from network.roles import ROLE_PRIORITY, Role
+from network.roles import Role
 
 bp = Blueprint("stewardship", __name__, url_prefix="/library")
 
@@ -34,12 +33,6 @@ SITE_TEAM = (Role.CLINICIAN, Role.SITE_LEAD)
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
-
-def _roles(allowed=None):
-    viewer = actor()
-    return choices((role.value, role_label(role)) for role in ROLE_PRIORITY
-                   if role in viewer.roles and (allowed is None or role in allowed))
-
 
 def _int(value) -> int | None:
     try:
@@ -88,7 +81,7 @@ def _panel(resource) -> Panel:
     if panel.review is not None:
         panel.can_confirm = access.can(viewer, "library.confirm_review", resource)
         panel.can_set_date = access.can(viewer, "library.set_review_date", resource)
-        panel.confirm_roles = _roles() if panel.can_confirm else []
+        panel.confirm_roles = acting_role_choices() if panel.can_confirm else []
     if panel.adaptation is not None:
         panel.network_changed = stewardship.network_changed(db, panel.adaptation)
     else:
@@ -214,33 +207,28 @@ def edit_adaptation(adaptation_id: int):
     access.require(actor(), "library.edit_adaptation", found)
     current = stewardship.current_text(db, found)
     form = EditorForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     if request.method == "GET":
         form.title.data, form.body.data, form.base_revision_id.data = current.title, current.body, str(current.id)
-    status, stale = 200, None
-    if form.validate_on_submit():
-        try:
-            stewardship.save_adaptation(db, actor(), found.id, base_revision_id=_int(form.base_revision_id.data),
-                                        title=form.title.data, body=form.body.data, summary=form.summary.data,
-                                        role=form.role.data)
-        except StaleEdit as error:
-            db.rollback()
-            stale = error
-            merge = diff.three_way(error.base.body, error.mine_body, error.theirs.body)
-            form.body.data = merge.marked_text
-            form.base_revision_id.data = str(error.theirs.id)
-            status = 409
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Saved as a new revision of your site's adaptation."), "success")
-            return redirect(url_for("stewardship.adaptation", adaptation_id=found.id))
-    elif form.is_submitted():
-        status = 422
-    return render_template("library/stewardship/adaptation_edit.html", adaptation=found, form=form, stale=stale,
-                           resource=found.resource), status
+
+    def page(status, stale=None):
+        return render_template("library/stewardship/adaptation_edit.html", adaptation=found, form=form, stale=stale,
+                               resource=found.resource), status
+
+    try:
+        saved = form_post(form, lambda: stewardship.save_adaptation(
+            db, actor(), found.id, base_revision_id=_int(form.base_revision_id.data), title=form.title.data,
+            body=form.body.data, summary=form.summary.data, role=form.role.data))
+    except StaleEdit as stale:
+        db.rollback()
+        merge = diff.three_way(stale.base.body, stale.mine_body, stale.theirs.body)
+        form.body.data = merge.marked_text
+        form.base_revision_id.data = str(stale.theirs.id)
+        return page(409, stale)
+    if saved.ok:
+        flash(_("Saved as a new revision of your site's adaptation."), "success")
+        return redirect(url_for("stewardship.adaptation", adaptation_id=found.id))
+    return page(saved.status)
 
 
 def _choices_from(form_data, merge) -> dict:
@@ -260,7 +248,7 @@ def merge(adaptation_id: int):
     found = stewardship.get_adaptation(db, actor(), adaptation_id)
     access.require(actor(), "library.edit_adaptation", found)
     form = MergeForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     changes = stewardship.network_changes(db, actor(), found.id)
     status, errors, notice = 200, {}, None
     if request.method == "POST" and changes.changed:
@@ -302,27 +290,19 @@ def offer_back(adaptation_id: int):
     base = db.get(library.Revision, found.based_on_revision_id)
     current = stewardship.current_text(db, found)
     form = EditorForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     if request.method == "GET":
         form.title.data, form.body.data = base.title, current.body
         form.summary.data = _("From %(site)s: ", site=found.site.name)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            stewardship.offer_back(db, actor(), found.id, title=form.title.data, body=form.body.data,
-                                   summary=form.summary.data, role=form.role.data)
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Offered to the network version's co-authors as a suggestion. Thank you."), "success")
-            return redirect(url_for("library.show", slug=network.slug))
-    elif form.is_submitted():
-        status = 422
+    offered = form_post(form, lambda: stewardship.offer_back(db, actor(), found.id, title=form.title.data,
+                                                             body=form.body.data, summary=form.summary.data,
+                                                             role=form.role.data))
+    if offered.ok:
+        flash(_("Offered to the network version's co-authors as a suggestion. Thank you."), "success")
+        return redirect(url_for("library.show", slug=network.slug))
     return render_template("library/stewardship/offer.html", adaptation=found, network=network, base=base, form=form,
                            is_coauthor=access.coauthors(actor(), network),
-                           changes=diff.inline_html(base.body, current.body)), status
+                           changes=diff.inline_html(base.body, current.body)), offered.status
 
 
 # ---------------------------------------------------------------------------------------------
@@ -335,24 +315,15 @@ def glossary():
     terms = stewardship.glossary(db, actor())
     can_edit = access.can(actor(), "glossary.edit")
     form = GlossaryForm()
-    status = 200
     if request.method == "POST":
         access.require(actor(), "glossary.edit")
-        if form.validate_on_submit():
-            try:
-                row = stewardship.save_term(db, actor(), term=form.term.data, plain=form.plain.data,
-                                            language=form.language.data, note=form.note.data or "")
-            except Invalid as error:
-                db.rollback()
-                apply_errors(form, error)
-                status = 422
-            else:
-                flash(_("Added “%(term)s”.", term=row.term), "success")
-                return redirect(url_for("stewardship.glossary"))
-        else:
-            status = 422
+    added = form_post(form, lambda: stewardship.save_term(db, actor(), term=form.term.data, plain=form.plain.data,
+                                                          language=form.language.data, note=form.note.data or ""))
+    if added.ok:
+        flash(_("Added “%(term)s”.", term=added.result.term), "success")
+        return redirect(url_for("stewardship.glossary"))
     return render_template("library/stewardship/glossary.html", terms=terms, form=form, can_edit=can_edit,
-                           languages=LANGUAGES), status
+                           languages=LANGUAGES), added.status
 
 
 @bp.route("/glossary/<int:term_id>", methods=["GET", "POST"])
@@ -362,21 +333,13 @@ def glossary_term(term_id: int):
     access.require(actor(), "glossary.edit")
     row = stewardship.get_term(db, actor(), term_id)
     form = GlossaryForm(obj=row)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            stewardship.save_term(db, actor(), term_id=row.id, term=form.term.data, plain=form.plain.data,
-                                  language=form.language.data, note=form.note.data or "")
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Saved."), "success")
-            return redirect(url_for("stewardship.glossary"))
-    elif form.is_submitted():
-        status = 422
-    return render_template("library/stewardship/glossary_term.html", term=row, form=form), status
+    saved = form_post(form, lambda: stewardship.save_term(db, actor(), term_id=row.id, term=form.term.data,
+                                                          plain=form.plain.data, language=form.language.data,
+                                                          note=form.note.data or ""))
+    if saved.ok:
+        flash(_("Saved."), "success")
+        return redirect(url_for("stewardship.glossary"))
+    return render_template("library/stewardship/glossary_term.html", term=row, form=form), saved.status
 
 
 @bp.route("/glossary/<int:term_id>/delete", methods=["POST"])

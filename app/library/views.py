@@ -9,29 +9,18 @@ from app.extensions import get_db
 from app.library.forms import (AUDIENCE_LABELS, TYPE_LABELS, AdoptForm, AttachmentForm, CoauthorForm, CommentForm,
                                DecisionForm, EditorForm, MetaForm, NewResourceForm, ReviewForm)
 from app.forms import choices
-from app.web import actor, apply_errors
+from app.presenters import acting_role_choices
+from app.web import actor, form_post
 from content import attachments, diff, library, search
 from content.library import Meta, StaleEdit, SuggestionConflict
 from content.markdown import render, toc
 from network import access, outcomes, people
 from network.errors import Invalid, NotFound
-from network.roles import ROLE_PRIORITY
 
 bp = Blueprint("library", __name__, url_prefix="/library")
 files = Blueprint("files", __name__)
 
 HISTORY_PAGE = 50
-
-
-def _roles():
-    viewer = actor()
-    return choices((role.value, people_role_label(role)) for role in ROLE_PRIORITY if role in viewer.roles)
-
-
-def people_role_label(role) -> str:
-    from app.presenters import role_label
-
-    return role_label(role)
 
 
 def _resource(slug: str):
@@ -92,9 +81,9 @@ def show(slug: str):
     comment_form = CommentForm()
     headings = toc(shown.body)
     comment_form.anchor.choices = choices([("", _("The whole resource"))] + [(h[1], h[2]) for h in headings])
-    comment_form.role.choices = _roles()
+    comment_form.role.choices = acting_role_choices()
     review_form = ReviewForm()
-    review_form.role.choices = choices((v, label) for v, label in ((c.value, c.label) for c in _roles())
+    review_form.role.choices = choices((v, label) for v, label in ((c.value, c.label) for c in acting_role_choices())
                                        if v in ("patient", "parent", "clinician", "site_lead"))
     return render_template(
         "library/show.html", resource=resource, shown=shown, html=render(shown.body, toc=True),
@@ -140,7 +129,7 @@ def new():
     db = get_db()
     access.require(actor(), "library.create")
     form = NewResourceForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     original = None
     original_id = request.values.get("translation_of", type=int)
     if original_id:
@@ -150,22 +139,13 @@ def new():
         form.title.data, form.body.data = source_revision.title, source_revision.body
         form.type.data, form.audience.data, form.tags.data = original.type, original.audience, ", ".join(original.tags)
         form.translation_of.data = str(original.id)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            resource = library.create(db, actor(), title=form.title.data, body=form.body.data, meta=_meta(form),
-                                      summary=form.summary.data, role=form.role.data,
-                                      translation_of_id=original.id if original else None)
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Draft saved. Invite co-authors and send it to review when it is ready."), "success")
-            return redirect(url_for("library.show", slug=resource.slug))
-    elif form.is_submitted():
-        status = 422
-    return render_template("library/new.html", form=form, original=original), status
+    created = form_post(form, lambda: library.create(
+        db, actor(), title=form.title.data, body=form.body.data, meta=_meta(form), summary=form.summary.data,
+        role=form.role.data, translation_of_id=original.id if original else None))
+    if created.ok:
+        flash(_("Draft saved. Invite co-authors and send it to review when it is ready."), "success")
+        return redirect(url_for("library.show", slug=created.result.slug))
+    return render_template("library/new.html", form=form, original=original), created.status
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
@@ -177,32 +157,26 @@ def edit(slug: str):
     access.require(actor(), "library.edit", resource)
     current = db.get(library.Revision, resource.current_revision_id)
     form = EditorForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     draft = library.my_draft(db, actor(), resource)
     if request.method == "GET":
         source_text = draft if draft is not None and draft.base_revision_id == current.id else current
         form.title.data, form.body.data = source_text.title, source_text.body
         form.base_revision_id.data = str(current.id)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            library.save(db, actor(), resource.id, base_revision_id=int(form.base_revision_id.data or 0),
-                         title=form.title.data, body=form.body.data, summary=form.summary.data, role=form.role.data,
-                         kind=request.form.get("kind") == "merge" and "merge" or "edit")
-        except StaleEdit as stale:
-            db.rollback()
-            return _conflict_page(resource, stale, form), 409
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Saved as a new revision."), "success")
-            return redirect(url_for("library.show", slug=resource.slug))
-    elif form.is_submitted():
-        status = 422
+    try:
+        saved = form_post(form, lambda: library.save(
+            db, actor(), resource.id, base_revision_id=int(form.base_revision_id.data or 0), title=form.title.data,
+            body=form.body.data, summary=form.summary.data, role=form.role.data,
+            kind=request.form.get("kind") == "merge" and "merge" or "edit"))
+    except StaleEdit as stale:
+        db.rollback()
+        return _conflict_page(resource, stale, form), 409
+    if saved.ok:
+        flash(_("Saved as a new revision."), "success")
+        return redirect(url_for("library.show", slug=resource.slug))
+    stale_draft = draft if draft is not None and draft.base_revision_id != current.id else None
     return render_template("library/edit.html", form=form, resource=resource, current=current,
-                           stale_draft=draft if draft is not None and draft.base_revision_id != current.id else None), status
+                           stale_draft=stale_draft), saved.status
 
 
 def _conflict_page(resource, stale: StaleEdit, form):
@@ -332,24 +306,16 @@ def suggest(slug: str):
     access.require(actor(), "library.suggest", resource)
     base = library.reader_revision(db, actor(), resource)
     form = EditorForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     if request.method == "GET":
         form.title.data, form.body.data, form.base_revision_id.data = base.title, base.body, str(base.id)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            library.suggest(db, actor(), resource.id, base_revision_id=int(form.base_revision_id.data or 0),
-                            title=form.title.data, body=form.body.data, summary=form.summary.data, role=form.role.data)
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Thank you: the co-authors will see your suggestion."), "success")
-            return redirect(url_for("library.show", slug=slug))
-    elif form.is_submitted():
-        status = 422
-    return render_template("library/suggest.html", form=form, resource=resource), status
+    sent = form_post(form, lambda: library.suggest(
+        db, actor(), resource.id, base_revision_id=int(form.base_revision_id.data or 0), title=form.title.data,
+        body=form.body.data, summary=form.summary.data, role=form.role.data))
+    if sent.ok:
+        flash(_("Thank you: the co-authors will see your suggestion."), "success")
+        return redirect(url_for("library.show", slug=slug))
+    return render_template("library/suggest.html", form=form, resource=resource), sent.status
 
 
 @bp.route("/<slug>/suggestions/<int:suggestion_id>", methods=["GET", "POST"])

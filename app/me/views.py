@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 from flask_login import login_required, logout_user
 
 from app.extensions import get_db
-from app.web import actor, localized_fields
+from app.web import actor, form_post
 from content import library, mydata
 from network import access, minors
-from network.errors import Invalid, NotFound
+from network.errors import NotFound
 from network.people import User
 
 bp = Blueprint("me", __name__, url_prefix="/me")
@@ -87,12 +87,10 @@ def export_child_zip(patient_id: int):
 def close_account():
     """Close my account, after my password; delete what I wrote or keep it without my name."""
     db = get_db()
-    try:
-        mydata.close_account(db, actor(), password=request.form.get("password", ""),
-                             choice=request.form.get("choice", ""))
-    except Invalid as error:
-        db.rollback()
-        return _my_data_page(localized_fields(error), 422)
+    closed = form_post(None, lambda: mydata.close_account(db, actor(), password=request.form.get("password", ""),
+                                                          choice=request.form.get("choice", "")))
+    if not closed.ok:
+        return _my_data_page(closed.errors, 422)
     logout_user()
     flash(_("Your account is closed. Thank you for taking part."), "success")
     return redirect(url_for("home.index"))

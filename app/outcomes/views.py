@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from app.outcomes import render as charts
 from app.extensions import get_db
 from app.outcomes.forms import MeasureForm, TokenForm, UploadForm
-from app.web import actor, apply_errors, localized_fields
+from app.web import actor, form_post, localized_fields
 from content.markdown import render as render_markdown
 from content import library, pdsa
 from network import access, fhir, outcome_reports, outcomes, people
@@ -258,16 +258,12 @@ def submit():
         else:
             figures = {m.key: (request.form.get(f"num-{m.key}"), request.form.get(f"den-{m.key}")) for m in measures}
             rows = outcomes.rows_for_site(db, actor(), site_row, request.form.get("month"), figures)
-            try:
-                result = outcomes.submit(db, actor(), rows, source="form")
-            except Invalid as error:
-                db.rollback()
-                errors = _form_errors(error, rows)
-                status = 422
-            else:
-                flash(_("Saved %(n)s figures (%(c)s corrections).", n=result.created + result.corrected,
-                        c=result.corrected), "success")
+            saved = form_post(None, lambda: outcomes.submit(db, actor(), rows, source="form"))
+            if saved.ok:
+                flash(_("Saved %(n)s figures (%(c)s corrections).", n=saved.result.created + saved.result.corrected,
+                        c=saved.result.corrected), "success")
                 return redirect(url_for("outcomes.site", slug=site_row.slug))
+            errors, status = _form_errors(saved.error, rows), saved.status
     return render_template("outcomes/submit.html", sites=sites, measures=measures, errors=errors, values=values,
                            default_month=outcomes.month_key(outcomes.previous_month())), status
 
@@ -333,19 +329,10 @@ def tokens(slug: str):
     db = get_db()
     site_row = people.site_by_slug(db, actor(), slug)
     form = TokenForm()
-    new_secret = None
-    status = 200
-    if form.validate_on_submit():
-        try:
-            _token, new_secret = outcomes.create_token(db, actor(), site_row, form.name.data)
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-    elif form.is_submitted():
-        status = 422
+    created = form_post(form, lambda: outcomes.create_token(db, actor(), site_row, form.name.data))
+    new_secret = created.result[1] if created.ok else None
     return render_template("outcomes/tokens.html", site=site_row, form=form, new_secret=new_secret,
-                           tokens=outcomes.site_tokens(db, actor(), site_row)), status
+                           tokens=outcomes.site_tokens(db, actor(), site_row)), created.status
 
 
 @bp.route("/sites/<slug>/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -387,20 +374,11 @@ def new_measure():
     """Network leaders define a measure."""
     access.require(actor(), "measure.manage")
     form = MeasureForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            measure = outcomes.define_measure(get_db(), actor(), _fields(form))
-        except Invalid as error:
-            get_db().rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Measure %(name)s defined.", name=measure.name), "success")
-            return redirect(url_for("outcomes.measures"))
-    elif form.is_submitted():
-        status = 422
-    return render_template("outcomes/measure_form.html", form=form, measure=None), status
+    defined = form_post(form, lambda: outcomes.define_measure(get_db(), actor(), _fields(form)))
+    if defined.ok:
+        flash(_("Measure %(name)s defined.", name=defined.result.name), "success")
+        return redirect(url_for("outcomes.measures"))
+    return render_template("outcomes/measure_form.html", form=form, measure=None), defined.status
 
 
 @bp.route("/measures/<key>/edit", methods=["GET", "POST"])
@@ -412,17 +390,8 @@ def edit_measure(key: str):
     form = MeasureForm(obj=measure)
     if request.method == "GET" and measure.goal is not None and measure.chart_type != "u":
         form.goal.data = round(measure.goal * 100, 4)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            outcomes.update_measure(db, actor(), measure.id, _fields(form))
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Measure saved."), "success")
-            return redirect(url_for("outcomes.measures"))
-    elif form.is_submitted():
-        status = 422
-    return render_template("outcomes/measure_form.html", form=form, measure=measure), status
+    saved = form_post(form, lambda: outcomes.update_measure(db, actor(), measure.id, _fields(form)))
+    if saved.ok:
+        flash(_("Measure saved."), "success")
+        return redirect(url_for("outcomes.measures"))
+    return render_template("outcomes/measure_form.html", form=form, measure=measure), saved.status

@@ -9,7 +9,7 @@ from app.extensions import get_db
 from app.forms import ActionForm
 from app.safety.forms import (CONCERN_LABELS, OBJECT_LABELS, STATUS_LABELS, ActionRecordForm, ContactForm, FlagForm,
                               SettingsForm)
-from app.web import actor, apply_errors, localize
+from app.web import actor, form_post, localize
 from content import safeguarding
 from content.markdown import render
 from network import access
@@ -42,21 +42,13 @@ def flag(object_type: str, object_id: int):
     access.require(actor(), "safety.flag")
     flagged = safeguarding.find_flaggable(db, actor(), object_type, object_id)
     form = FlagForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            safeguarding.flag(db, actor(), object_type=object_type, object_id=object_id,
-                              concern=form.concern.data, details=form.details.data or "")
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Thank you. The network's safeguarding contacts have been told now."), "success")
-            return redirect(url_for("safety.guidance"))
-    elif form.is_submitted():
-        status = 422
-    return render_template("safety/flag.html", form=form, flagged=flagged, what=OBJECT_LABELS[object_type]), status
+    sent = form_post(form, lambda: safeguarding.flag(db, actor(), object_type=object_type, object_id=object_id,
+                                                     concern=form.concern.data, details=form.details.data or ""))
+    if sent.ok:
+        flash(_("Thank you. The network's safeguarding contacts have been told now."), "success")
+        return redirect(url_for("safety.guidance"))
+    return render_template("safety/flag.html", form=form, flagged=flagged,
+                           what=OBJECT_LABELS[object_type]), sent.status
 
 
 @bp.route("/queue")
@@ -104,22 +96,13 @@ def settings():
     row = safeguarding.settings(db)
     form = SettingsForm(data={"crisis_guidance": row.crisis_guidance, "risk_phrases": "\n".join(row.risk_phrases or [])}
                         if request.method == "GET" else None)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            safeguarding.update_settings(db, actor(), crisis_guidance=form.crisis_guidance.data or "",
-                                         risk_phrases=form.risk_phrases.data or "")
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Saved."), "success")
-            return redirect(url_for("safety.settings"))
-    elif form.is_submitted():
-        status = 422
+    saved = form_post(form, lambda: safeguarding.update_settings(
+        db, actor(), crisis_guidance=form.crisis_guidance.data or "", risk_phrases=form.risk_phrases.data or ""))
+    if saved.ok:
+        flash(_("Saved."), "success")
+        return redirect(url_for("safety.settings"))
     return render_template("safety/settings.html", form=form, contact_form=ContactForm(formdata=None),
-                           contacts=safeguarding.safeguarding_contacts(db), action_form=ActionForm()), status
+                           contacts=safeguarding.safeguarding_contacts(db), action_form=ActionForm()), saved.status
 
 
 @bp.route("/contacts", methods=["POST"])

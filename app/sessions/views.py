@@ -9,15 +9,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import get_db
-from app.forms import ActionForm, choices
+from app.forms import ActionForm
+from app.presenters import acting_role_choices
 from app.sessions.forms import TIMEZONES, FacilitatorForm, ModuleForm, RegisterForm, SessionForm
-from app.web import actor, apply_errors
+from app.web import actor, form_post
 from content import library
 from content.markdown import render
 from network import access, calendar, people
 from network import sessions as learning
 from network.errors import Invalid, NotFound
-from network.roles import ROLE_PRIORITY
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
@@ -28,13 +28,6 @@ def _viewer_zone(default: str) -> str:
     if chosen in TIMEZONES:
         session["tz"] = chosen
     return session.get("tz") or default
-
-
-def _roles():
-    from app.presenters import role_label
-
-    viewer = actor()
-    return choices((role.value, role_label(role)) for role in ROLE_PRIORITY if role in viewer.roles)
 
 
 def _fields(form: SessionForm) -> learning.SessionFields:
@@ -61,20 +54,11 @@ def new():
     db = get_db()
     access.require(actor(), "session.create")
     form = SessionForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            created = learning.create_session(db, actor(), _fields(form))
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Session planned. Add its agenda next."), "success")
-            return redirect(url_for("sessions.manage", slug=created.slug))
-    elif form.is_submitted():
-        status = 422
-    return render_template("sessions/form.html", form=form, item=None), status
+    created = form_post(form, lambda: learning.create_session(db, actor(), _fields(form)))
+    if created.ok:
+        flash(_("Session planned. Add its agenda next."), "success")
+        return redirect(url_for("sessions.manage", slug=created.result.slug))
+    return render_template("sessions/form.html", form=form, item=None), created.status
 
 
 def _materials(db, module_ids_resources):
@@ -90,7 +74,7 @@ def show(slug: str):
     item = learning.by_slug(db, actor(), slug)
     registration = learning.registration_of(db, actor(), item)
     form = RegisterForm()
-    form.role.choices = _roles()
+    form.role.choices = acting_role_choices()
     zone_name = _viewer_zone(item.timezone)
     return render_template(
         "sessions/show.html", item=item, registration=registration, form=form, zone=zone_name, timezones=TIMEZONES,
@@ -111,20 +95,11 @@ def manage(slug: str):
     if request.method == "GET":
         form.starts_local.data = calendar.local_time(item.starts_at, item.timezone).replace(tzinfo=None)
         form.minutes.data = int((item.ends_at - item.starts_at).total_seconds() // 60)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            learning.update_session(db, actor(), item.id, _fields(form))
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Session saved."), "success")
-            return redirect(url_for("sessions.manage", slug=slug))
-    elif form.is_submitted():
-        status = 422
-    return _manage_page(item, form, ModuleForm(prefix="module"), status)
+    saved = form_post(form, lambda: learning.update_session(db, actor(), item.id, _fields(form)))
+    if saved.ok:
+        flash(_("Session saved."), "success")
+        return redirect(url_for("sessions.manage", slug=slug))
+    return _manage_page(item, form, ModuleForm(prefix="module"), saved.status)
 
 
 def _manage_page(item, form, module_form, status=200):
@@ -167,17 +142,13 @@ def add_module(slug: str):
     item = learning.by_slug(db, actor(), slug)
     access.require(actor(), "session.manage", item)
     form = ModuleForm(prefix="module")
-    if form.validate_on_submit():
-        try:
-            learning.add_module(db, actor(), item.id, title=form.title.data, description=form.description.data or "",
-                                minutes=form.minutes.data, presenters=_presenters(db, form.presenters.data),
-                                resource_ids=_resource_ids(db, form.resources.data))
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-        else:
-            flash(_("Module added."), "success")
-            return redirect(url_for("sessions.manage", slug=slug))
+    added = form_post(form, lambda: learning.add_module(
+        db, actor(), item.id, title=form.title.data, description=form.description.data or "",
+        minutes=form.minutes.data, presenters=_presenters(db, form.presenters.data),
+        resource_ids=_resource_ids(db, form.resources.data)))
+    if added.ok:
+        flash(_("Module added."), "success")
+        return redirect(url_for("sessions.manage", slug=slug))
     return _manage_page(item, SessionForm(obj=item), form, 422)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
+from app.auth.views import invitation_link
 from app.extensions import get_db
 from app.forms import ActionForm
 from app.sites.forms import InviteForm, StewardForm
-from app.web import actor, apply_errors
+from app.web import actor, form_post
 from network import access, people, visibility
-from network.errors import Invalid, NotFound
+from network.errors import NotFound
 
 bp = Blueprint("sites", __name__, url_prefix="/sites")
 
@@ -56,17 +57,12 @@ def invite(slug: str):
     site = people.site_by_slug(db, actor(), slug)
     access.require(actor(), "membership.manage", site)
     form = InviteForm().offer([site], network_roles=False)
-    if form.validate_on_submit():
-        try:
-            people.invite(db, actor(), email=form.email.data, full_name=form.full_name.data,
-                          role=form.role.data, site_id=site.id, secret=current_app.config["SECRET_KEY"],
-                          link_for=lambda token: url_for("auth.accept_invitation", token=token, _external=True))
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-        else:
-            flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
-            return redirect(url_for("sites.team", slug=site.slug))
+    sent = form_post(form, lambda: people.invite(
+        db, actor(), email=form.email.data, full_name=form.full_name.data, role=form.role.data, site_id=site.id,
+        secret=current_app.config["SECRET_KEY"], link_for=invitation_link))
+    if sent.ok:
+        flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
+        return redirect(url_for("sites.team", slug=site.slug))
     return _team_page(site, form, 422)
 
 

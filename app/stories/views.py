@@ -7,28 +7,19 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 
 from app.extensions import get_db
-from app.forms import ActionForm, choices
+from app.forms import ActionForm
 from app.stories.forms import CommentForm, EditStoryForm, ModerationForm, NarrowForm, ReportForm, StoryForm
-from app.presenters import shown_byline
-from app.web import actor, apply_errors
+from app.presenters import acting_role_choices, shown_byline
+from app.web import actor, form_post
 from content import narratives
 from content.markdown import render
 from network import access
 from network.db import utcnow
-from network.errors import Invalid
-from network.roles import ROLE_PRIORITY
 
 bp = Blueprint("stories", __name__, url_prefix="/stories")
 moderation = Blueprint("moderation", __name__, url_prefix="/moderation")
 
 ROLE_FILTERS = ("patient", "parent", "clinician")
-
-
-def _roles():
-    from app.presenters import role_label
-
-    viewer = actor()
-    return choices((role.value, role_label(role)) for role in ROLE_PRIORITY if role in viewer.roles)
 
 
 @bp.route("/")
@@ -65,24 +56,15 @@ def new():
     db = get_db()
     access.require(actor(), "story.tell")
     form = StoryForm()
-    form.role.choices = _roles()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            story = narratives.tell(db, actor(), title=form.title.data, body=form.body.data, tags=form.tags.data or [],
-                                    visibility=form.visibility.data, byline_choice=form.byline.data,
-                                    role=form.role.data)
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Thank you. Your parent will be asked to agree first.") if story.status == "awaiting_parent"
-                  else _("Thank you. A moderator will read your story before it is shared."), "success")
-            return redirect(url_for("stories.mine"))
-    elif form.is_submitted():
-        status = 422
-    return render_template("stories/new.html", form=form), status
+    form.role.choices = acting_role_choices()
+    told = form_post(form, lambda: narratives.tell(db, actor(), title=form.title.data, body=form.body.data,
+                                                   tags=form.tags.data or [], visibility=form.visibility.data,
+                                                   byline_choice=form.byline.data, role=form.role.data))
+    if told.ok:
+        flash(_("Thank you. Your parent will be asked to agree first.") if told.result.status == "awaiting_parent"
+              else _("Thank you. A moderator will read your story before it is shared."), "success")
+        return redirect(url_for("stories.mine"))
+    return render_template("stories/new.html", form=form), told.status
 
 
 @bp.route("/mine")
@@ -102,20 +84,12 @@ def edit(story_id: int):
     form = EditStoryForm(obj=story)
     if request.method == "GET" and story.pending_body is not None:
         form.title.data, form.body.data = story.pending_title, story.pending_body
-    status = 200
-    if form.validate_on_submit():
-        try:
-            narratives.edit(db, actor(), story.id, title=form.title.data, body=form.body.data, tags=form.tags.data or [])
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Saved. A moderator will look at your changes."), "success")
-            return redirect(url_for("stories.mine"))
-    elif form.is_submitted():
-        status = 422
-    return render_template("stories/edit.html", form=form, story=story), status
+    saved = form_post(form, lambda: narratives.edit(db, actor(), story.id, title=form.title.data,
+                                                    body=form.body.data, tags=form.tags.data or []))
+    if saved.ok:
+        flash(_("Saved. A moderator will look at your changes."), "success")
+        return redirect(url_for("stories.mine"))
+    return render_template("stories/edit.html", form=form, story=story), saved.status
 
 
 @bp.route("/<int:story_id>/narrow", methods=["POST"])
@@ -241,22 +215,14 @@ def review_story(story_id: int):
     db = get_db()
     story = narratives.for_moderation(db, actor(), story_id)
     form = ModerationForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            narratives.moderate(db, actor(), story.id, decision=form.decision.data, note=form.note.data or "")
-        except Invalid as error:
-            db.rollback()
-            apply_errors(form, error)
-            status = 422
-        else:
-            flash(_("Decision recorded; the author sees it."), "success")
-            return redirect(url_for("moderation.queue"))
-    elif form.is_submitted():
-        status = 422
+    decided = form_post(form, lambda: narratives.moderate(db, actor(), story.id, decision=form.decision.data,
+                                                          note=form.note.data or ""))
+    if decided.ok:
+        flash(_("Decision recorded; the author sees it."), "success")
+        return redirect(url_for("moderation.queue"))
     text = story.pending_body if story.pending_body is not None else story.body
     return render_template("stories/moderate.html", story=story, form=form, html=render(text),
-                           byline=shown_byline(story)), status
+                           byline=shown_byline(story)), decided.status
 
 
 @moderation.route("/comments/<int:comment_id>", methods=["POST"])

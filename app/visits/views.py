@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from app.extensions import get_db
 from app.forms import ActionForm
-from app.web import actor, localized_fields
+from app.web import actor, form_post
 from content import visits
 from content.markdown import render
 from network import access, people, spc
@@ -60,22 +60,14 @@ def new_plan():
     patients = visits.my_patients(db, viewer)
     if not patients:
         access.require(viewer, "patient_data.edit", visits.PatientScope(-1, frozenset(), frozenset()))
-    errors: dict = {}
-    status = 200
-    if request.method == "POST":
-        try:
-            plan = visits.start_plan(db, viewer, patient_id=request.form.get("patient", type=int),
-                                     site_id=request.form.get("site", type=int),
-                                     visit_date=_date(request.form.get("visit_date")),
-                                     template_id=request.form.get("template", type=int))
-        except Invalid as error:
-            db.rollback()
-            errors, status = localized_fields(error), 422
-        else:
-            return redirect(url_for("visits.plan", plan_id=plan.id))
+    started = form_post(None, lambda: visits.start_plan(
+        db, viewer, patient_id=request.form.get("patient", type=int), site_id=request.form.get("site", type=int),
+        visit_date=_date(request.form.get("visit_date")), template_id=request.form.get("template", type=int)))
+    if started.ok:
+        return redirect(url_for("visits.plan", plan_id=started.result.id))
     sites = {p.id: [s for s in people.active_sites(db) if s.id in p.site_ids(Role.PATIENT)] for p in patients}
     return render_template("visits/new_plan.html", patients=patients, sites=sites, templates=visits.templates(db),
-                           errors=errors, values=request.form, today=date.today()), status
+                           errors=started.errors, values=request.form, today=date.today()), started.status
 
 
 @bp.route("/plans/<int:plan_id>", methods=["GET", "POST"])
@@ -87,26 +79,21 @@ def plan(plan_id: int):
     fields = visits.plan_fields(db, item)
     data_scope = visits.scope(db, item.visit.patient)
     family = visits.is_family(viewer, data_scope)
-    errors: dict = {}
-    status = 200
-    if request.method == "POST":
-        try:
-            visits.save_answers(db, viewer, item.id, _answers(fields), submit=request.form.get("submit") == "1")
-        except Invalid as error:
-            db.rollback()
-            errors, status = localized_fields(error), 422
-        else:
-            flash(_("Shared with your care team.") if item.status == "submitted" else _("Saved. Share it when ready."),
-                  "success")
-            return redirect(url_for("visits.plan", plan_id=item.id))
+    saved = form_post(None, lambda: visits.save_answers(db, viewer, item.id, _answers(fields),
+                                                        submit=request.form.get("submit") == "1"))
+    if saved.ok:
+        flash(_("Shared with your care team.") if item.status == "submitted" else _("Saved. Share it when ready."),
+              "success")
+        return redirect(url_for("visits.plan", plan_id=item.id))
     values = request.form if request.method == "POST" else None
     summary = visits.tracking_summary(db, viewer, item)
-    return render_template("visits/plan.html", item=item, fields=fields, errors=errors, values=values, family=family,
+    return render_template("visits/plan.html", item=item, fields=fields, errors=saved.errors, values=values,
+                           family=family,
                            notes=visits.notes(db, item), goals=visits.goals(db, item), summary=summary,
                            items=visits.tracking_items(db), trend=_trend(summary, "pain"), render=render,
                            may_annotate=access.can(viewer, "plan.annotate", visits.PatientScope(
                                data_scope.patient_id, frozenset({item.visit.site_id}), data_scope.parent_ids)),
-                           action_form=ActionForm()), status
+                           action_form=ActionForm()), saved.status
 
 
 def _trend(entries, key: str):
@@ -163,25 +150,19 @@ def tracking(patient_id: int):
     db = get_db()
     viewer = actor()
     items = visits.tracking_items(db)
-    errors: dict = {}
-    status = 200
-    if request.method == "POST":
-        try:
-            visits.log_entry(db, viewer, patient_id, entry_date=_date(request.form.get("entry_date")),
-                             values={i.key: request.form.get(i.key, "") for i in items})
-        except Invalid as error:
-            db.rollback()
-            errors, status = localized_fields(error), 422
-        else:
-            flash(_("Saved."), "success")
-            return redirect(url_for("visits.tracking", patient_id=patient_id))
+    logged = form_post(None, lambda: visits.log_entry(db, viewer, patient_id,
+                                                      entry_date=_date(request.form.get("entry_date")),
+                                                      values={i.key: request.form.get(i.key, "") for i in items}))
+    if logged.ok:
+        flash(_("Saved."), "success")
+        return redirect(url_for("visits.tracking", patient_id=patient_id))
     rows = visits.entries(db, viewer, patient_id, since=date.today() - timedelta(weeks=8))
     patient = db.get(people.User, patient_id)
     family = visits.is_family(viewer, visits.scope(db, patient))
-    return render_template("visits/tracking.html", patient=patient, items=items, rows=rows, errors=errors,
+    return render_template("visits/tracking.html", patient=patient, items=items, rows=rows, errors=logged.errors,
                            values=request.form if request.method == "POST" else {}, today=date.today(),
                            trend=_trend(rows, "pain"), family=family, shared=visits.is_shared(db, patient_id),
-                           action_form=ActionForm()), status
+                           action_form=ActionForm()), logged.status
 
 
 @bp.route("/tracking/<int:patient_id>/sharing", methods=["POST"])
