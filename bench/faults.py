@@ -168,12 +168,20 @@ def scenario_postgres(args) -> list[str]:
                  f"  server's connections to PostgreSQL afterwards: {held} (pool 5 + overflow 5)",
                  f"  500s in all: {sum(1 for e in log if e[1] == 500)}; dropped connections: "
                  f"{sum(1 for e in log if e[1] == -1)}"]
+        if any(e[1] == 500 for e in log):
+            lines.append(f"  server log around the 500s:\n{_errors_in(server)}")
         return lines
     finally:
         if server is not None:
             server.stop()
             server.remove_log()
         cluster.remove()
+
+
+def _errors_in(server) -> str:
+    text = server.log_path.read_text(errors="replace").splitlines()
+    picked = [i for i, line in enumerate(text) if "ERROR" in line or "Traceback" in line]
+    return "\n".join("\n".join(text[i: i + 40]) for i in picked[:1]) or "\n".join(text[-60:])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -185,7 +185,7 @@ def test_a_read_only_disk_is_503_and_uploads_work_once_it_is_writable(disk, disk
 # PostgreSQL restarted under load
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def postgres():
     _need(PrivatePostgres.problem())
     cluster = PrivatePostgres(port_for(5441))
@@ -252,6 +252,36 @@ def test_postgres_restart_is_503_meanwhile_and_200_after_with_the_same_app(postg
     assert 503 in statuses and statuses[-1] == 200
     engine = app.extensions["carecommons.db"].engine
     assert engine.pool.checkedout() == 0  # no connection stuck after the restart
+    engine.dispose()
+
+
+def test_a_connection_killed_under_a_finished_request_is_discarded_not_a_500(postgres):
+    """The request has its answer when PostgreSQL drops its connection (a restart in between): closing
+    the session at teardown rolls back on the dead connection. Before the fix that error escaped the
+    teardown and gunicorn answered 500 for a page that had been made; now the connection is discarded."""
+    import psycopg
+    from sqlalchemy import text as sql
+
+    from app import create_app
+    from app.extensions import get_db
+
+    app = create_app(_config(DATABASE_URL=postgres.url))
+
+    @app.route("/fault-probe")
+    def probe():
+        db = get_db()
+        pid = db.execute(sql("SELECT pg_backend_pid()")).scalar_one()
+        with psycopg.connect(postgres.dsn, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        return "made"
+
+    client = app.test_client()
+    answer = client.get("/fault-probe")
+    assert answer.status_code == 200 and answer.get_data(as_text=True) == "made"
+    engine = app.extensions["carecommons.db"].engine
+    assert engine.pool.checkedout() == 0
+    with engine.connect() as connection:  # the pool hands out a live connection next
+        assert connection.execute(sql("SELECT 1")).scalar_one() == 1
     engine.dispose()
 
 
