@@ -448,3 +448,46 @@ def _sqlite_error(message: str):
     from sqlalchemy.exc import OperationalError
 
     return OperationalError("INSERT INTO x VALUES (1)", {}, sqlite3.OperationalError(message))
+
+
+# ---------------------------------------------------------------------------------------------
+# A socket event while the database refuses writes
+
+
+def _refuse_writes(connection, on: bool) -> None:
+    """The test's own connection refuses writes (SQLite's query_only; PostgreSQL's read-only transaction,
+    which may be switched on mid-transaction but not off: the test's rollback ends it)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA query_only = {'ON' if on else 'OFF'}")
+    elif on:
+        connection.exec_driver_sql("SET transaction_read_only = on")
+
+
+def test_a_chat_message_while_the_database_refuses_writes_gets_a_503_ack_and_no_broadcast(app, db, world, login_as,
+                                                                                         connection):
+    """Before, the socket handler raised and the sender never got an ack (its call timed out); now it is
+    told 503 with nothing stored, and the same client id goes through once the database is back."""
+    from network import sessions
+    from network.sessions import RoomEvent
+    from tests.session_fixtures import live_client, make_session, register_all
+
+    room = make_session(db, world)
+    register_all(db, world, room)
+    parent, clinician = live_client(app, login_as, "parent"), live_client(app, login_as, "clinician")
+    for client in (parent, clinician):
+        client.emit("join", {"session_id": room.id}, namespace="/live", callback=True)
+    clinician.get_received("/live")
+    message = {"session_id": room.id, "client_id": "during-the-fault", "body": "Is anyone there?"}
+    _refuse_writes(connection, True)
+    refused = parent.emit("chat", message, namespace="/live", callback=True)
+    assert refused["error"]["status"] == 503 and "try again" in refused["error"]["message"]
+    assert not [r for r in clinician.get_received("/live") if r["name"] == "event"]
+    if connection.dialect.name != "sqlite":
+        return  # PostgreSQL's read-only transaction lasts until the test's rollback
+    _refuse_writes(connection, False)
+    assert db.scalar(select(func.count(RoomEvent.id)).where(RoomEvent.session_id == room.id,
+                                                             RoomEvent.kind == "chat")) == 0
+    ack = parent.emit("chat", message, namespace="/live", callback=True)
+    assert set(ack) == {"id", "seq"}
+    assert [r["args"][0]["seq"] for r in clinician.get_received("/live") if r["name"] == "event"] == [ack["seq"]]
+    assert sessions.events_after(db, world.user("clinician"), room, "main", 0)[-1].id == ack["id"]
