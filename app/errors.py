@@ -65,6 +65,9 @@ RETRY_AFTER_SECONDS = 5
 _PG_UNAVAILABLE = ("25006", "57P01", "57P02", "57P03")
 #: storage full: SQLite's SQLITE_FULL text, PostgreSQL's disk_full / out of memory classes
 _FULL_TEXT = "database or disk is full"
+#: SQLite's words for a database it cannot write or open now
+_SQLITE_UNAVAILABLE = ("readonly database", "database is locked", "disk I/O error", "unable to open database file",
+                       "database table is locked")
 _PG_FULL = ("53100", "53200")
 
 
@@ -79,7 +82,12 @@ def database_fault(error: BaseException) -> int | None:
     sqlstate = getattr(error.orig, "sqlstate", None) or ""
     if _FULL_TEXT in str(error.orig) or sqlstate in _PG_FULL:
         return 507
-    if error.connection_invalidated or isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+    if error.connection_invalidated:
+        return 503
+    if type(error.orig).__module__ == "sqlite3":
+        # SQLite's OperationalError also means "no such table" or a syntax error: bugs, not faults
+        return 503 if any(text in str(error.orig) for text in _SQLITE_UNAVAILABLE) else None
+    if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
         return 503
     if sqlstate in _PG_UNAVAILABLE or sqlstate.startswith("08"):
         return 503
