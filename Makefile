@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PG_URL := postgresql+psycopg://127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-browser test-postgres venv translations chromium services bench clean
+.PHONY: run test test-sqlite test-browser test-postgres venv translations chromium services bench faults clean
 
 venv: $(STAMP)
 
@@ -52,6 +52,11 @@ test-postgres: $(STAMP)
 
 bench: $(STAMP)
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+# Faults end to end against real servers on private services (PostgreSQL and Redis restarted, a full
+# disk); needs root and takes about three minutes, so it is not part of `make bench`. README "Faults".
+faults: $(STAMP)
+	$(PY) bench/faults.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

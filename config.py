@@ -53,6 +53,9 @@ class Config:
 
     RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    #: Redis away (restarting): count sign-in attempts in this process meanwhile, rather than refusing
+    #: every sign-in with a 500; Flask-Limiter goes back to Redis once it answers again
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
 
     #: where links in e-mails sent by jobs point (requests use their own host)

@@ -2,14 +2,20 @@
 
 JSON error shape (also in the OpenAPI document):
     {"error": {"status": 422, "title": "...", "message": "...", "fields": {"row 3: month": ["..."]}}}
+
+Faults (README "Faults"): the database unreachable, restarting, read-only or locked is a 503 with
+Retry-After, and a full disk (the database's or the attachment store's) a 507; both after rolling the
+request's session back, so nothing is half-saved and the pool hands out only live connections next.
 """
 from __future__ import annotations
 
+import errno
 import logging
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from app.web import localize, localized_fields, localized_message, wants_json
@@ -30,6 +36,7 @@ TITLES = {
     429: _l("Too many attempts"),
     500: _l("Something went wrong on our side"),
     503: _l("The service is briefly unavailable"),
+    507: _l("There is no room to store this right now"),
 }
 
 EXPLANATIONS = {
@@ -46,7 +53,74 @@ EXPLANATIONS = {
     429: _l("For everyone's safety we limit how often this can be tried. Wait a minute and try again."),
     500: _l("The problem has been logged. Nothing you sent was half-saved; please try again in a moment."),
     503: _l("Please try again in a moment."),
+    507: _l("The server's storage is full. Nothing you sent was saved; please try again later, "
+            "and tell the network's staff if this goes on."),
 }
+
+#: seconds a client is told to wait before retrying a 503 (the Retry-After header)
+RETRY_AFTER_SECONDS = 5
+#: PostgreSQL SQLSTATEs that mean "unavailable for now", whatever DBAPI class psycopg gives them:
+#: read-only transaction (a hot standby, or default_transaction_read_only), admin/crash shutdown,
+#: cannot connect now (starting up), and the whole class 08 (connection exceptions)
+_PG_UNAVAILABLE = ("25006", "57P01", "57P02", "57P03")
+#: storage full: SQLite's SQLITE_FULL text, PostgreSQL's disk_full / out of memory classes
+_FULL_TEXT = "database or disk is full"
+#: SQLite's words for a database it cannot write or open now
+_SQLITE_UNAVAILABLE = ("readonly database", "database is locked", "disk I/O error", "unable to open database file",
+                       "database table is locked")
+_PG_FULL = ("53100", "53200")
+
+
+def database_fault(error: BaseException) -> int | None:
+    """503 when `error` says the database is unreachable, restarting, read-only or busy; 507 when its
+    storage is full; None for anything else (a constraint violation or a bug is not a fault of the
+    service, and stays a 500)."""
+    if isinstance(error, sa_exc.DisconnectionError):
+        return 503
+    if not isinstance(error, sa_exc.DBAPIError):
+        return None
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    if _FULL_TEXT in str(error.orig) or sqlstate in _PG_FULL:
+        return 507
+    if error.connection_invalidated:
+        return 503
+    if type(error.orig).__module__ == "sqlite3":
+        # SQLite's OperationalError also means "no such table" or a syntax error: bugs, not faults
+        return 503 if any(text in str(error.orig) for text in _SQLITE_UNAVAILABLE) else None
+    if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return 503
+    if sqlstate in _PG_UNAVAILABLE or sqlstate.startswith("08"):
+        return 503
+    return None
+
+
+def storage_fault(error: BaseException) -> int | None:
+    """507 for a full disk or quota when writing a file, 503 for a file system mounted read-only."""
+    if isinstance(error, OSError):
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return 507
+        if error.errno == errno.EROFS:
+            return 503
+    return None
+
+
+def fault_response(status: int, error: BaseException):
+    """The answer to a fault of the service: roll the request's session back (nothing half-saved; a
+    broken connection is invalidated by SQLAlchemy and the pool replaces it), show the page as to a
+    signed-out visitor (the person's record cannot be read now), and say when to retry."""
+    log.warning("service fault on %s %s (%s): %s", request.method, request.path, status,
+                str(error).splitlines()[0] if str(error) else type(error).__name__)
+    session = g.get("db_session")
+    if session is not None:
+        try:
+            session.rollback()
+        except Exception:  # the connection is gone: closing at teardown discards it
+            log.debug("rollback after a database fault failed", exc_info=True)
+    from app.extensions import login_manager
+
+    g._login_user = login_manager.anonymous_user()
+    body, status = error_response(status, str(EXPLANATIONS[status]) if wants_json() else "")
+    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def error_response(status: int, message: str = "", fields: dict | None = None):
@@ -83,5 +157,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
+        status = database_fault(error) or storage_fault(error)
+        if status is not None:
+            return fault_response(status, error)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500)

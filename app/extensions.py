@@ -1,6 +1,8 @@
 """Flask extensions, created once here and bound to the app in create_app."""
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, g
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from network.db import make_engine, make_session_factory
 
+log = logging.getLogger("carecommons.db")
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
@@ -35,7 +38,13 @@ class Database:
     def _close(_exc) -> None:
         db = g.pop("db_session", None)
         if db is not None:
-            db.close()
+            try:
+                db.close()
+            except Exception:
+                # the connection died under the request (PostgreSQL restarted): closing rolls back, which
+                # fails; discard the connection instead of answering 500 after the response was made
+                log.warning("closing the request's database session failed; connection discarded", exc_info=True)
+                db.invalidate()
 
 
 def database() -> Database:

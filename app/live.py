@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room, leave_room
 
+from app import errors
 from app.extensions import get_db, socketio
 from app.security import session_is_current
 from app.web import localized_fields, localized_message
@@ -148,7 +149,25 @@ class LiveNamespace(Namespace):
 
 
 def _handle(data, action: Callable, limiter: str = ACTION):
-    """Load -> check -> act for one socket event; domain errors become an error event and an error ack."""
+    """Load -> check -> act for one socket event; domain errors become an error event and an error ack,
+    and the database being unreachable or full an error ack with status 503 or 507 (nothing was stored:
+    the client resends with the same client id when the service is back)."""
+    try:
+        return _handle_checked(data, action, limiter)
+    except Exception as error:
+        status = errors.database_fault(error)
+        if status is None:
+            raise
+        log.warning("live event refused, database fault (%s): %s", status, str(error).splitlines()[0])
+        try:
+            get_db().rollback()
+        except Exception:  # the connection is gone: closing at teardown discards it
+            log.debug("rollback after a database fault failed", exc_info=True)
+        return {"error": {"status": status, "message": str(errors.EXPLANATIONS[status]), "fields": {},
+                          "retry_after": errors.RETRY_AFTER_SECONDS}}
+
+
+def _handle_checked(data, action: Callable, limiter: str):
     # signed out, deactivated, or past the session's idle or absolute lifetime since the socket opened
     if not current_user.is_authenticated or not session_is_current():
         socketio.server.disconnect(request.sid, namespace=NAMESPACE)
@@ -325,6 +344,9 @@ class Heartbeat:
         self._lock = threading.Lock()
         self._started = False
         self.redis = None
+        #: monotonic time from which a missing heartbeat key means a dead process (None: not yet)
+        self._trusted_from: float | None = None
+        self._stopping = False
 
     @property
     def server_id(self) -> str:
@@ -349,24 +371,53 @@ class Heartbeat:
         import redis
 
         self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-        self.beat()  # before this process stores its first presence row
+        try:
+            self.beat()  # before this process stores its first presence row
+        except redis.RedisError:  # Redis away at the first connection: the loop below keeps trying
+            log.warning("live-room heartbeat: Redis unavailable at start; retrying every beat", exc_info=True)
         socketio.start_background_task(self._run)
 
-    def beat(self) -> None:
-        self.redis.set(self._key(self.server_id), "1", px=int(self.app.config["LIVE_SERVER_TTL"] * 1000))
+    def beat(self) -> bool:
+        """Renew this process's key. True when Redis still held it; False on the first beat, after a
+        Redis restart that lost every key, or after this process stalled past the TTL. Until the key has
+        been held for a whole TTL again, no other process is taken for dead (`trusted`): after a Redis
+        restart the others' keys are missing only until their next beat."""
+        previous = self.redis.set(self._key(self.server_id), "1", px=int(self.app.config["LIVE_SERVER_TTL"] * 1000),
+                                  get=True)
+        if previous is None:
+            self._trusted_from = time.monotonic() + self.app.config["LIVE_SERVER_TTL"]
+        return previous is not None
+
+    def trusted(self) -> bool:
+        """Whether a missing key now means a dead process (see `beat`)."""
+        return self._trusted_from is not None and time.monotonic() >= self._trusted_from
+
+    def stop(self) -> None:
+        """End the beating loop at its next beat (tests; a server process beats until it exits)."""
+        self._stopping = True
 
     def _run(self) -> None:
         while True:
             socketio.sleep(self.app.config["LIVE_HEARTBEAT_SECONDS"])
+            if self._stopping:
+                return
             try:
                 self.beat()
+            except Exception:  # Redis away for a moment: the next beat tries again
+                self._trusted_from = None
+                log.warning("live-room heartbeat: Redis unavailable", exc_info=True)
+                continue
+            try:
                 with self.app.app_context():
                     self.sweep(get_db())
-            except Exception:  # Redis or the database away for a moment: the next beat tries again
-                log.exception("live-room heartbeat failed")
+            except Exception:  # the database away for a moment: the next beat tries again
+                log.exception("live-room presence sweep failed")
 
     def sweep(self, db) -> list[tuple[int, str]]:
-        """Remove presence rows of processes whose heartbeat expired; broadcast those rooms' presence."""
+        """Remove presence rows of processes whose heartbeat expired; broadcast those rooms' presence.
+        Nothing is removed until this process's own key has been held for a TTL (`trusted`)."""
+        if not self.trusted():
+            return []
         mine = self.server_id
         dead = [s for s in sessions.presence_servers(db) if s != mine and not self.redis.exists(self._key(s))]
         rooms = sessions.clear_servers(db, dead)

@@ -896,12 +896,18 @@ def attach(db: Session, actor, resource_id: int, data: bytes, *, label: str, sto
     checked = attachments.check(data, label)
     label = (label or "attachment").strip()[:200]
     stored = store.save(checked)
-    row = Attachment(resource_id=resource.id, stored_name=stored, media_type=checked.media_type, label=label,
-                     size=len(checked.content), sha256=checked.sha256, uploaded_by_id=actor.id)
-    db.add(row)
-    db.flush()
-    audit.record(db, actor, "attachment.add", row, resource_id=resource.id, media_type=checked.media_type)
-    db.commit()
+    try:
+        row = Attachment(resource_id=resource.id, stored_name=stored, media_type=checked.media_type, label=label,
+                         size=len(checked.content), sha256=checked.sha256, uploaded_by_id=actor.id)
+        db.add(row)
+        db.flush()
+        audit.record(db, actor, "attachment.add", row, resource_id=resource.id, media_type=checked.media_type)
+        db.commit()
+    except BaseException:
+        # the row could not be stored (database read-only, full or gone): no file without its row (the
+        # caller rolls the session back; the web layer's fault handler does)
+        store.delete(stored)
+        raise
     return row
 
 
