@@ -97,6 +97,17 @@ def test_history_is_paginated(db, world, login_as, count_queries):
     assert counter.count <= 12
 
 
+def test_the_authors_see_why_a_reviewer_sent_it_back(db, world, login_as):
+    resource = make_resource(db, world.user("parent"))
+    parent = login_as("parent")
+    assert parent.post(f"/library/{resource.slug}/submit-review").status_code == 302
+    asked = login_as("clinician").post(f"/library/{resource.slug}/review", data={
+        "decision": "request_changes", "comment": "Say who to phone at night.", "role": "clinician"})
+    assert asked.status_code == 302
+    page = parent.get(f"/library/{resource.slug}").get_data(as_text=True)
+    assert "Draft" in page and "asked for changes — Say who to phone at night." in page
+
+
 def test_review_and_publish_through_pages(db, world, login_as):
     resource = make_resource(db, world.user("parent"))
     parent = login_as("parent")
