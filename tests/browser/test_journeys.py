@@ -43,6 +43,9 @@ def _revise(journey, page, addition: str, summary: str, step: str) -> None:
     body = page.get_by_label("Text (Markdown)")
     body.fill(body.input_value() + addition)
     page.get_by_label("What did you change? (one line)").fill(summary)
+    # The editor autosaves 3 s after the last keystroke: wait for it, as the writer sees it, before saving.
+    # (An autosave racing the save can fail on SQLite: README, "End-to-end journeys".)
+    page.locator("#autosave-status", has_text="Draft autosaved.").wait_for()
     journey.step(page, step)
     journey.go(page, page.get_by_role("button", name="Save as a new revision"))
 
