@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PG_URL := postgresql+psycopg://127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-browser test-postgres venv translations chromium services bench faults clean
+.PHONY: run test test-sqlite test-browser test-postgres e2e venv translations chromium services bench faults clean
 
 venv: $(STAMP)
 
@@ -45,6 +45,11 @@ test-sqlite: $(STAMP)
 # Browser tests: Playwright on Debian's Chromium against a live server (own process, own invocation).
 test-browser: $(STAMP) chromium
 	$(PY) -m pytest -m browser -q
+
+# The four end-to-end journeys alone (they are browser tests, so test-browser runs them too); a screenshot
+# of each step lands in tests/artifacts/<journey>/.
+e2e: $(STAMP) translations chromium
+	$(PY) -m pytest -m journey -q
 
 # The database-facing tests again on PostgreSQL (skipped when it is down, a failure under CI=true).
 test-postgres: $(STAMP)

@@ -161,4 +161,6 @@ def init_app(app: Flask) -> None:
         if status is not None:
             return fault_response(status, error)
         log.exception("unhandled error on %s %s", request.method, request.path)
+        if "db_session" in g:  # a failed flush leaves the session unusable; the error page reads with it
+            g.db_session.rollback()
         return error_response(500)

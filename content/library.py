@@ -777,6 +777,18 @@ def review(db: Session, actor, resource_id: int, *, decision: str, comment: str 
     return row
 
 
+def changes_asked(db: Session, resource: Resource) -> ReviewDecision | None:
+    """The request for changes that sent the resource back from review, for its authors to read: the
+    resource's last review decision, while it is out of review and that revision is not published."""
+    if resource.status == Status.IN_REVIEW:
+        return None
+    last = db.scalar(select(ReviewDecision).where(ReviewDecision.resource_id == resource.id)
+                     .order_by(ReviewDecision.id.desc()).limit(1))
+    if last is None or last.decision != "request_changes" or last.revision_id == resource.published_revision_id:
+        return None
+    return last
+
+
 def approval_state(db: Session, resource: Resource) -> dict[str, bool]:
     """Whether the revision under review has the coproduced approvals publication needs."""
     roles = {d.acting_role for d in review_decisions(db, resource) if d.decision == "approve"}

@@ -125,6 +125,25 @@ def test_request_changes_sends_it_back(db, world):
     assert resource.status == "draft" and resource.review_revision_id is None
 
 
+def test_the_authors_read_the_request_for_changes_until_they_send_it_again(db, world):
+    parent = world.user("parent")
+    resource = make_resource(db, parent)
+    assert library.changes_asked(db, resource) is None
+    library.submit_for_review(db, parent, resource.id)
+    library.review(db, world.user("clinician"), resource.id, decision="request_changes", comment="Add a sport section")
+    asked = library.changes_asked(db, resource)
+    assert asked.comment == "Add a sport section" and asked.acting_role == "clinician"
+    library.save(db, parent, resource.id, base_revision_id=resource.current_revision_id, title=resource.title,
+                 body=HANDBOOK + "\n## Sport\n\nTell the coach.\n", summary="Sport")
+    assert library.changes_asked(db, resource).comment == "Add a sport section"  # still there while revising
+    library.submit_for_review(db, parent, resource.id)
+    assert library.changes_asked(db, resource) is None  # back in review: the review panel shows the decisions
+    library.review(db, world.user("clinician"), resource.id, decision="approve")
+    library.review(db, world.user("patient", "other"), resource.id, decision="approve")
+    library.publish(db, parent, resource.id)
+    assert library.changes_asked(db, resource) is None
+
+
 def test_new_revision_of_published_resource_is_reviewed_while_readers_keep_the_published_one(db, world):
     parent = world.user("parent")
     resource = make_resource(db, parent)

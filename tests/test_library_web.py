@@ -97,6 +97,17 @@ def test_history_is_paginated(db, world, login_as, count_queries):
     assert counter.count <= 12
 
 
+def test_the_authors_see_why_a_reviewer_sent_it_back(db, world, login_as):
+    resource = make_resource(db, world.user("parent"))
+    parent = login_as("parent")
+    assert parent.post(f"/library/{resource.slug}/submit-review").status_code == 302
+    asked = login_as("clinician").post(f"/library/{resource.slug}/review", data={
+        "decision": "request_changes", "comment": "Say who to phone at night.", "role": "clinician"})
+    assert asked.status_code == 302
+    page = parent.get(f"/library/{resource.slug}").get_data(as_text=True)
+    assert "Draft" in page and "asked for changes — Say who to phone at night." in page
+
+
 def test_review_and_publish_through_pages(db, world, login_as):
     resource = make_resource(db, world.user("parent"))
     parent = login_as("parent")
@@ -182,3 +193,22 @@ def test_adoption_appears_on_the_sites_charts(db, world, login_as):
     assert "Adopted: Handbook for families" in page
     other = login_as("patient").get("/outcomes/sites/other-site").get_data(as_text=True)
     assert "Adopted:" not in other
+
+
+def test_a_failed_save_still_gets_the_error_page(db, world, login_as, app, monkeypatch):
+    """A database error during a save (as SQLite's "database is locked" when an autosave races it) leaves
+    the request's session needing a rollback; the 500 page, which reads the menu from the database,
+    still renders instead of failing a second time."""
+    resource = make_resource(db, world.user("parent"))
+
+    def failing_save(session, *args, **kwargs):
+        session.add(library.Draft(resource_id=resource.id, user_id=None, base_revision_id=None, title="", body=""))
+        session.flush()  # NOT NULL: IntegrityError, and the session must be rolled back before it is used again
+
+    monkeypatch.setattr(library, "save", failing_save)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = login_as("parent").post(f"/library/{resource.slug}/edit", data={
+        "title": resource.title, "body": HANDBOOK + "\nMore.\n", "summary": "More", "role": "parent",
+        "base_revision_id": resource.current_revision_id})
+    assert response.status_code == 500
+    assert "Nothing you sent was half-saved" in response.get_data(as_text=True)

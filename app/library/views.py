@@ -91,6 +91,7 @@ def show(slug: str):
         adoptions=library.adoptions_of(db, resource), translations=library.translations_of(db, viewer, resource),
         attachments=library.attachments_of(db, resource), comments=library.comments(db, viewer, resource),
         decisions=library.review_decisions(db, resource), approval=library.approval_state(db, resource),
+        changes_asked=library.changes_asked(db, resource),
         suggestions=library.open_suggestions(db, viewer, resource), types=TYPE_LABELS, audiences=AUDIENCE_LABELS,
         can=lambda action, target=resource: access.can(viewer, action, target), adopt_form=adopt_form,
         sites_i_lead=sites_i_lead, comment_form=comment_form, review_form=review_form, coauthor_form=CoauthorForm(),

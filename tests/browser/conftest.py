@@ -94,14 +94,27 @@ def sign_in(page, base: str, email: str, password: str = DEMO_PASSWORD) -> None:
     page.wait_for_load_state()
 
 
-def check_accessibility(browser, page, name: str) -> None:
+def check_accessibility(browser, page, name: str, as_shown: bool = False) -> None:
     """Open the page's URL with the same cookies in a CSP-bypassing context and run axe-core:
-    no serious or critical violation. Saves a screenshot under tests/artifacts/."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    no serious or critical violation. Saves a screenshot under tests/artifacts/ (`name` may hold a
+    folder, e.g. "journey/01-step"). With `as_shown`, axe checks the page as it is on screen (its current
+    DOM without scripts, served at the same URL): a form re-shown with errors after a POST, or a live
+    room's state, rather than a fresh GET of the URL."""
+    screenshot = ARTIFACTS / f"{name}.png"
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshot), full_page=True)
     context = browser.new_context(bypass_csp=True, viewport=page.viewport_size)
     context.add_cookies(page.context.cookies())
     axe_page = context.new_page()
+    if as_shown:
+        url = page.url.split("#")[0]
+        html = page.evaluate("""() => {
+            const root = document.documentElement.cloneNode(true);
+            root.querySelectorAll('script').forEach(s => s.remove());
+            return '<!DOCTYPE html>' + root.outerHTML;
+        }""")
+        axe_page.route(lambda u: u.split("#")[0] == url,
+                       lambda route: route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html))
     axe_page.goto(page.url)
     axe_page.add_script_tag(path=str(AXE))
     result = axe_page.evaluate("""async () => {
@@ -112,3 +125,19 @@ def check_accessibility(browser, page, name: str) -> None:
     context.close()
     serious = [v for v in result if v["impact"] in ("serious", "critical")]
     assert not serious, f"accessibility violations on {name}: {serious}"
+
+
+@pytest.fixture
+def journey(browser, live_server):
+    """Start an end-to-end journey by name (tests/browser/journey.py); its people's contexts are closed
+    at the end whatever happened. The test calls `finish()` for the journey's own checks."""
+    from tests.browser.journey import Journey
+
+    started: list[Journey] = []
+
+    def start(name: str) -> Journey:
+        started.append(Journey(browser, live_server, name))
+        return started[-1]
+    yield start
+    for item in started:
+        item.close()
