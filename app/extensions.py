@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -27,7 +27,7 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10):
         pool = {} if url.startswith("sqlite") else {"pool_size": pool_size, "max_overflow": max_overflow}
-        self.engine = make_engine(url, **pool)
+        self.engine = make_engine(url, writes=_request_writes, **pool)
         self.session_factory: sessionmaker[Session] = make_session_factory(self.engine)
 
     def init_app(self, app) -> None:
@@ -45,6 +45,17 @@ class Database:
                 # fails; discard the connection instead of answering 500 after the response was made
                 log.warning("closing the request's database session failed; connection discarded", exc_info=True)
                 db.invalidate()
+
+
+#: HTTP methods that only read; a request with any other method may write
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _request_writes() -> bool:
+    """Whether the current HTTP request may write (SQLite then begins its transactions with the write lock).
+
+    Live-room events arrive on the handshake's GET and are left as readers: they write single rows."""
+    return has_request_context() and getattr(request, "sid", None) is None and request.method not in READING_METHODS
 
 
 def database() -> Database:

@@ -6,6 +6,7 @@ PostgreSQL and can be dropped by name.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Callable
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
@@ -52,20 +53,27 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys, WAL and real SAVEPOINT support."""
+def make_engine(url: str, *, writes: Callable[[], bool] = lambda: False, **kwargs) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys, WAL and real SAVEPOINT support.
+
+    `writes()` says, when a SQLite transaction begins, whether the work it belongs to will write: such a
+    transaction takes the write lock at once (BEGIN IMMEDIATE) and so waits its turn (busy_timeout) behind
+    another writer. Begun as a reader, it would fail with "database is locked" the moment it first wrote
+    after another connection had committed since its first read: SQLite cannot upgrade a stale snapshot,
+    and busy_timeout does not help there. PostgreSQL needs none of this.
+    """
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs.setdefault("poolclass", StaticPool)
         kwargs.setdefault("connect_args", {"check_same_thread": False})
         engine = create_engine(url, **kwargs)
-        _tune_sqlite(engine, memory=url in ("sqlite://", "sqlite:///:memory:"))
+        _tune_sqlite(engine, memory=url in ("sqlite://", "sqlite:///:memory:"), writes=writes)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
-def _tune_sqlite(engine: Engine, memory: bool) -> None:
+def _tune_sqlite(engine: Engine, memory: bool, writes: Callable[[], bool]) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT (used by nested units of work and
     # by the test suite); take over BEGIN ourselves, as the SQLAlchemy docs recommend.
     @event.listens_for(engine, "connect")
@@ -80,7 +88,7 @@ def _tune_sqlite(engine: Engine, memory: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes() else "BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
