@@ -187,6 +187,11 @@ class World:
 
 @pytest.fixture
 def world(db) -> World:
+    return build_world(db)
+
+
+def build_world(db) -> World:
+    """The two sites and their people (the `world` fixture; module-scoped fixtures call it directly)."""
     own = Site(slug="own-site", name="Own Site Hospital", city="Ownton", code=1)
     other = Site(slug="other-site", name="Other Site Clinic", city="Elsewhere", code=2)
     db.add_all([own, other])

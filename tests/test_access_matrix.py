@@ -347,6 +347,22 @@ def test_every_route_has_an_entry(app):
     assert not missing, "routes without an access-matrix entry:\n" + "\n".join(sorted(missing))
 
 
+def test_openapi_documents_every_api_route_and_only_those(app):
+    """Every operation of app/api/openapi.json is a route, and every /api/v1 route (each method) is an
+    operation of the document (the matrix above covers the routes, so it covers the document too)."""
+    import json
+    import re
+
+    document = json.loads((Path(app.root_path) / "api" / "openapi.json").read_text())
+    documented = {(method.upper(), path) for path, operations in document["paths"].items()
+                  for method in operations if method in ("get", "post", "put", "patch", "delete")}
+    routed = {(method, re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule))
+              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routed - documented == set(), "API routes missing from openapi.json"
+    assert documented - routed == set(), "openapi.json operations without a route"
+
+
 def _cases():
     for route in ROUTES:
         for actor in ACTORS:
