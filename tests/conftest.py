@@ -33,7 +33,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: Playwright tests against a live server (run separately)")
     config.addinivalue_line("markers", "pure: tests that touch no database (not repeated on PostgreSQL)")
-    config.addinivalue_line("markers", "matrix: the HTTP access matrix (backend-independent; run on SQLite)")
+    config.addinivalue_line("markers", "matrix: the access matrices, HTTP and Socket.IO (backend-independent; run on SQLite)")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -374,7 +375,7 @@ def _cases():
 
 
 @pytest.mark.parametrize("route,actor,where,status", list(_cases()))
-def test_access(db, world, login_as, route, actor, where, status):
+def test_access(app, db, world, login_as, route, actor, where, status):
     world.db = db
     measure = add_measure(db)
     for site in (world.own, world.other):
@@ -384,6 +385,8 @@ def test_access(db, world, login_as, route, actor, where, status):
             build(db, world)
     site = world.own if where == "own" else world.other
     url = route.url(world, site)
+    routed, _args = app.url_map.bind("localhost").match(urlsplit(url).path, method=route.method)
+    assert routed == route.endpoint, f"the entry for {route.endpoint} requests {url}, which is {routed}"
     client = login_as(actor)
     data = route.data(world, site) if callable(route.data) else route.data
     response = client.open(url, method=route.method, data=data or {})
