@@ -283,6 +283,24 @@ def live(matrix):
     savepoint.rollback()
 
 
+def test_each_standing_is_what_it_says(live):
+    """The cases mean something only if each session puts every actor in its standing."""
+    db = live.db
+    for standing, objects in live.objects.items():
+        session = db.get(LearningSession, objects.session_id)
+        assert session.room_is_open() == (standing != "closed")
+        assert live.creator.id in session.facilitator_ids and live.observer.id in session.facilitator_ids
+        for (_role, _where), person in live.world.people.items():
+            row = db.scalar(select(Registration.status).where(Registration.session_id == session.id,
+                                                              Registration.user_id == person.id))
+            registered = standing in ("registered", "closed", "muted", "removed")
+            assert row == ("registered" if registered else "waitlisted" if standing == "waitlisted" else None)
+            assert (person.id in session.facilitator_ids) == (standing == "facilitator")
+            leader = person.id == live.world.user("network_leader", "network").id
+            expected = standing if standing in ("muted", "removed") and not leader else None
+            assert sessions.restriction(db, session.id, person.id) == expected
+
+
 # --- the cases ------------------------------------------------------------------------------------------
 
 def _cases():
