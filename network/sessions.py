@@ -779,7 +779,9 @@ def hand(db: Session, actor, session: LearningSession, *, raised, client_id):
 
 def lower_hand(db: Session, actor, session: LearningSession, *, user_id, client_id):
     access.require(actor, "session.facilitate", session)
-    return record(db, actor, session, "hand_lower", data={"user_id": int(user_id)}, client_id=_client_id(client_id))
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        raise Invalid({"user_id": [N_("No such participant.")]})
+    return record(db, actor, session, "hand_lower", data={"user_id": user_id}, client_id=_client_id(client_id))
 
 
 def hands_up(db: Session, session: LearningSession) -> list[int]:
@@ -831,9 +833,10 @@ def remove_message(db: Session, actor, session: LearningSession, *, message_id, 
 def restrict(db: Session, actor, session: LearningSession, *, user_id, kind: str, client_id):
     """Mute (read only) or remove (cut off at once) a participant; "unmute" lifts a mute."""
     access.require(actor, "session.facilitate", session)
-    if not isinstance(user_id, int) or db.get(User, user_id) is None:
+    target = db.get(User, user_id) if isinstance(user_id, int) else None
+    if target is None:
         raise NotFound(N_("No such participant."))
-    if user_id in session.facilitator_ids:
+    if access.facilitates(target, session):  # the session's facilitators, and network leaders (they facilitate all)
         raise Invalid({"user_id": [N_("Facilitators cannot be muted or removed.")]})
     row = db.scalar(select(RoomRestriction).where(RoomRestriction.session_id == session.id,
                                                   RoomRestriction.user_id == user_id))

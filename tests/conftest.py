@@ -33,7 +33,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: Playwright tests against a live server (run separately)")
     config.addinivalue_line("markers", "pure: tests that touch no database (not repeated on PostgreSQL)")
-    config.addinivalue_line("markers", "matrix: the HTTP access matrix (backend-independent; run on SQLite)")
+    config.addinivalue_line("markers", "matrix: the access matrices, HTTP and Socket.IO (backend-independent; run on SQLite)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -187,6 +187,11 @@ class World:
 
 @pytest.fixture
 def world(db) -> World:
+    return build_world(db)
+
+
+def build_world(db) -> World:
+    """The two sites and their people (the `world` fixture; module-scoped fixtures call it directly)."""
     own = Site(slug="own-site", name="Own Site Hospital", city="Ownton", code=1)
     other = Site(slug="other-site", name="Other Site Clinic", city="Elsewhere", code=2)
     db.add_all([own, other])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -347,6 +348,22 @@ def test_every_route_has_an_entry(app):
     assert not missing, "routes without an access-matrix entry:\n" + "\n".join(sorted(missing))
 
 
+def test_openapi_documents_every_api_route_and_only_those(app):
+    """Every operation of app/api/openapi.json is a route, and every /api/v1 route (each method) is an
+    operation of the document (the matrix above covers the routes, so it covers the document too)."""
+    import json
+    import re
+
+    document = json.loads((Path(app.root_path) / "api" / "openapi.json").read_text())
+    documented = {(method.upper(), path) for path, operations in document["paths"].items()
+                  for method in operations if method in ("get", "post", "put", "patch", "delete")}
+    routed = {(method, re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule))
+              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routed - documented == set(), "API routes missing from openapi.json"
+    assert documented - routed == set(), "openapi.json operations without a route"
+
+
 def _cases():
     for route in ROUTES:
         for actor in ACTORS:
@@ -358,7 +375,7 @@ def _cases():
 
 
 @pytest.mark.parametrize("route,actor,where,status", list(_cases()))
-def test_access(db, world, login_as, route, actor, where, status):
+def test_access(app, db, world, login_as, route, actor, where, status):
     world.db = db
     measure = add_measure(db)
     for site in (world.own, world.other):
@@ -368,6 +385,8 @@ def test_access(db, world, login_as, route, actor, where, status):
             build(db, world)
     site = world.own if where == "own" else world.other
     url = route.url(world, site)
+    routed, _args = app.url_map.bind("localhost").match(urlsplit(url).path, method=route.method)
+    assert routed == route.endpoint, f"the entry for {route.endpoint} requests {url}, which is {routed}"
     client = login_as(actor)
     data = route.data(world, site) if callable(route.data) else route.data
     response = client.open(url, method=route.method, data=data or {})
