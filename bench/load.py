@@ -23,7 +23,9 @@ second step and has accepted the current terms (chosen with network.twostep and 
 every page is a real 200. Pages are fetched without following redirects: a page that answers anything
 but 200, or a form post that does not redirect where it should, is an error. All simulated people
 come from 127.0.0.1, so the servers run with LOGIN_RATE_LIMIT raised (one address would otherwise be
-refused after 10 sign-ins a minute).
+refused after 10 sign-ins a minute), and with `--keep-alive 10` (gunicorn's default of 2 s is shorter
+than the think time: a connection closed by the server just as the user reuses it is reset; in
+production the proxy holds the browsers' connections).
 
 Relative throughput: after the mix, in the same server run, `--phase-users` users with no think time
 hammer the library list alone, then the bare route alone (`GET /bench/bare`: "ok" after every request
@@ -199,7 +201,9 @@ RECORD = Record()
 def on_request(request_type, name, response_time, response_length, exception=None, **_kw):
     key = (RECORD.phase, name)
     if exception is not None:
-        RECORD.errors[(RECORD.phase, name, str(exception)[:300])] += 1
+        what = str(exception) if "CatchResponseError" in type(exception).__name__ else \
+            f"{type(exception).__name__}: {exception}"
+        RECORD.errors[(RECORD.phase, name, what[:300])] += 1
     RECORD.times[key].append((time.time(), response_time))
 
 
@@ -244,7 +248,7 @@ class Member(HttpUser):
     def page(self, path: str, name: str, *, contains: str | None = None):
         with self.client.get(path, name=name, allow_redirects=False, catch_response=True) as r:
             if r.status_code != 200:
-                r.failure(f"{r.status_code} {r.headers.get('Location', '')} for {path}")
+                r.failure(f"{_status(r)} for {path}")
             elif contains is not None and contains not in r.text:
                 r.failure(f"{path}: no {contains!r} in the page")
         return r
@@ -255,7 +259,7 @@ class Member(HttpUser):
                               catch_response=True) as r:
             location = r.headers.get("Location", "")
             if r.status_code != expect:
-                r.failure(f"{r.status_code} for {path}: {r.text[:200]!r}")
+                r.failure(f"{_status(r)} for {path}: {(r.text or '')[:200]!r}")
             elif to is not None and to not in location:
                 r.failure(f"{path} redirected to {location}, not {to}")
         return r
@@ -490,6 +494,14 @@ class BareHammer(Member):
         self.page(BARE_PATH, "throughput: bare route", contains="ok")
 
 
+def _status(response) -> str:
+    """The status and where it redirects, or (status 0) the exception that stood in for an answer."""
+    if response.status_code == 0:
+        return f"no answer ({type(response.error).__name__}: {response.error})"
+    location = response.headers.get("Location")
+    return f"{response.status_code}" + (f" -> {location}" if location else "")
+
+
 def _first_option(html: str, select_name: str) -> str:
     match = re.search(rf'<select[^>]*name="{select_name}"[^>]*>\s*<option[^>]*value="([^"]*)"', html)
     return match.group(1) if match else ""
@@ -506,7 +518,8 @@ def _body(tag: str, n: int) -> str:
 def run_users(classes: list, users: int, spawn_rate: float, seconds: float, phase: str) -> tuple[float, float]:
     """Start `users` of `classes` (by weight). Until every one has signed in, what they do is recorded as
     "<phase>:ramp"; then `seconds` as `phase`. Returns (start, end) of the measured part."""
-    env = Environment(user_classes=classes, events=locust.events)
+    # stop_timeout: at the end each user finishes what it is doing (a request cut off by the stop is no error)
+    env = Environment(user_classes=classes, events=locust.events, stop_timeout=60)
     runner = env.create_local_runner()
     RECORD.signed_in = 0
     RECORD.phase = f"{phase}:ramp"
@@ -597,7 +610,10 @@ def main() -> int:
         servers = live_support.start_servers(
             tuple(f"S{n + 1}" for n in range(args.servers)), schema.url, SECRET, app_module="bench.load_app:create()",
             worker_connections=max(1000, 4 * args.users),
-            extra_env={"SOCKETIO_CHANNEL": SCHEMA, "LOGIN_RATE_LIMIT": "100000 per minute"})
+            extra_env={"SOCKETIO_CHANNEL": SCHEMA, "LOGIN_RATE_LIMIT": "100000 per minute",
+                       # longer than the longest think time: with gunicorn's 2 s default a user who reuses
+                       # its idle connection just as the server closes it gets a reset, not an answer
+                       "GUNICORN_CMD_ARGS": "--keep-alive 10"})
         PLAN.urls = [s.url for s in servers]
         print(f"load: {args.servers} server(s) (gunicorn -k gevent -w 1 'bench.load_app:create()') on "
               f"{', '.join(PLAN.urls)}; machine {100 * background:.0f}% busy before the run ({os.cpu_count()} cores); "
