@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PG_URL := postgresql+psycopg://127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-browser test-postgres e2e venv translations chromium services bench faults clean
+.PHONY: run test test-sqlite test-browser test-postgres e2e venv translations chromium services bench faults load clean
 
 venv: $(STAMP)
 
@@ -62,6 +62,13 @@ bench: $(STAMP)
 # disk); needs root and takes about three minutes, so it is not part of `make bench`. README "Faults".
 faults: $(STAMP)
 	$(PY) bench/faults.py
+
+# The load test (not part of `make bench`): its own schema on PostgreSQL, gunicorn + gevent servers with
+# Redis, 200 simulated members for 5 minutes, then the library page against a bare route; exits 1 on errors.
+# Shorter trial: make load LOAD_ARGS="--users 50 --minutes 1"
+LOAD_ARGS ?= --users 200 --minutes 5
+load: $(STAMP) translations services
+	$(PY) bench/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

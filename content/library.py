@@ -947,7 +947,7 @@ def readable(db: Session, actor, *, limit: int = 50, offset: int = 0, type_: str
              audience: str | None = None, language: str | None = None) -> list[Resource]:
     """Published resources, newest first (the library's front page and the JSON API)."""
     access.require(actor, "library.browse")
-    query = (select(Resource).where(*_published())
+    query = (select(Resource).where(*_published()).options(selectinload(Resource.published_revision))
              .order_by(Resource.published_at.desc(), Resource.id.desc()).limit(limit).offset(offset))
     if type_:
         query = query.where(Resource.type == type_)

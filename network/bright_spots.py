@@ -59,6 +59,13 @@ def _sustained(chart, better: str) -> bool:
     return bool((side > 0).all())
 
 
+def _bright_site_ids(db: Session, measure) -> frozenset[int]:
+    """The sites whose chart of this measure shows a sustained improvement: worked out once per data
+    version of the measure, like the charts, not on every home page (found by bench/load.py)."""
+    return outcome_reports.from_site_charts(db, measure, "bright_spots", lambda charts: frozenset(
+        site_id for site_id, chart in charts.items() if _sustained(chart, measure.better)))
+
+
 def find(db: Session, viewer, *, limit: int | None = None) -> list[Spot]:
     """Every current bright spot, featured ones first. A bright spot names a site, so it is labelled
     through the viewer's lens like every outcome view (network/visibility.py)."""
@@ -67,8 +74,9 @@ def find(db: Session, viewer, *, limit: int | None = None) -> list[Spot]:
     stored = {(b.site_id, b.measure_id): b for b in db.scalars(select(BrightSpot))}
     spots = []
     for measure in outcomes.measures(db):
+        bright = _bright_site_ids(db, measure)
         for item in outcome_reports.site_charts(db, seen, measure):
-            if _sustained(item.chart, measure.better):
+            if item.site.id in bright:
                 row = stored.get((item.site.id, measure.id))
                 spots.append(Spot(item.site, measure, item.label, _sentence(item.label, measure),
                                   bool(row and row.featured), item.ref))

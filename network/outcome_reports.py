@@ -75,18 +75,33 @@ class _Matrix:
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 64
+#: key -> the lock held by whoever is computing it now
+_COMPUTING: dict = {}
 
 
 def _cached(key, compute):
+    """The cached value, computed once: requests asking for a key while another computes it wait for
+    that result instead of computing it too (found by bench/load.py: after a restart or new figures,
+    every home and overview page arriving at once computed all charts of all measures side by side)."""
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    value = compute()
-    with _CACHE_LOCK:
-        _CACHE[key] = value
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        lock = _COMPUTING.setdefault(key, threading.Lock())
+    with lock:
+        with _CACHE_LOCK:
+            if key in _CACHE:
+                _CACHE.move_to_end(key)
+                return _CACHE[key]
+        try:
+            value = compute()
+            with _CACHE_LOCK:
+                _CACHE[key] = value
+                while len(_CACHE) > _CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+        finally:
+            with _CACHE_LOCK:
+                _COMPUTING.pop(key, None)
     return value
 
 
@@ -243,6 +258,14 @@ def site_charts(db: Session, viewer, measure: Measure) -> list[SiteChart]:
     if seen.blinded:
         items.sort(key=lambda item: seen.order(item.site))
     return items
+
+
+def from_site_charts(db: Session, measure: Measure, name: str, compute):
+    """`compute(charts)` over every site's chart of a measure (site id -> Chart, whoever looks), cached
+    with the charts until the measure's data changes: for what a page would otherwise recompute from
+    the same charts on every request (the home page's bright spots)."""
+    return _cached((name, measure.id, measure.data_version), lambda: compute(
+        _cached(("sites", measure.id, measure.data_version), lambda: _all_site_charts(db, measure))))
 
 
 def site_chart(db: Session, viewer, measure: Measure, site: Site) -> Chart | None:

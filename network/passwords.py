@@ -1,6 +1,8 @@
 """Password hashing with argon2id (OWASP parameters; Werkzeug's scrypt default is below them)."""
 from __future__ import annotations
 
+import sys
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from network.i18n import N_
@@ -11,15 +13,28 @@ MAX_LENGTH = 128
 _hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
 
 
+def _run(fn, *args):
+    """Run one hash computation. In a gevent server (gunicorn's gevent worker patches the standard
+    library) it goes to a thread of gevent's pool: argon2 spends ~0.1 s or more in C, which would
+    otherwise stall every other request and live-room socket of the process for that long (found by
+    bench/load.py while 200 people signed in); argon2 releases the GIL, so the process serves on."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(fn, args)
+    return fn(*args)
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _run(_hasher.hash, password)
 
 
 def verify(password_hash: str | None, password: str) -> bool:
     if not password_hash:
         return False
     try:
-        return _hasher.verify(password_hash, password)
+        return _run(_hasher.verify, password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

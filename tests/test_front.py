@@ -124,6 +124,24 @@ def test_bright_spots_need_a_sustained_improvement(db, world):
     assert notifications.recent(db, world.user("site_lead"))[0].kind == "bright_spot"
 
 
+def test_bright_spots_are_worked_out_once_per_data_version(db, world, monkeypatch):
+    """Found by the load test (bench/load.py): every home page ran the runs analysis on every site's
+    chart of every measure again, though the charts themselves were cached."""
+    measure = add_measure(db)
+    add_figures(db, world.own, measure, [(m, 50 if i < 20 else 80, 100) for i, m in enumerate(months(2023, 30))])
+    add_figures(db, world.other, measure, [(m, 60 + (i % 3), 100) for i, m in enumerate(months(2023, 30))])
+    checked = []
+    real = bright_spots._sustained
+    monkeypatch.setattr(bright_spots, "_sustained", lambda chart, better: checked.append(chart) or real(chart, better))
+    assert [s.site.id for s in bright_spots.find(db, world.user("parent"))] == [world.own.id]
+    assert len(checked) == 2
+    assert [s.site.id for s in bright_spots.find(db, world.user("clinician", "other"))] == [world.own.id]
+    assert len(checked) == 2  # nothing changed: not worked out again, whoever looks
+    add_figures(db, world.other, measure, [(m, 50 if i < 20 else 90, 100) for i, m in enumerate(months(2026, 3))])
+    bright_spots.find(db, world.user("parent"))
+    assert len(checked) == 4  # new figures: both sites' charts checked again
+
+
 def test_language_choice_changes_the_interface(db, world, login_as, client):
     response = client.post("/language", data={"language": "es", "next": "/login"})
     assert response.status_code == 302 and response.headers["Location"] == "/login"

@@ -108,6 +108,26 @@ def test_the_authors_see_why_a_reviewer_sent_it_back(db, world, login_as):
     assert "Draft" in page and "asked for changes — Say who to phone at night." in page
 
 
+def test_library_front_page_queries_do_not_grow_with_published_tools(db, world, login_as, count_queries):
+    """Found by the load test (bench/load.py): each listed tool's published revision, and its author,
+    were loaded one at a time."""
+    def page_queries() -> int:
+        client = login_as("parent")
+        with count_queries() as counter:
+            page = client.get("/library/")
+        assert page.status_code == 200
+        return counter.count
+
+    publish(db, world, make_resource(db, world.user("parent"), title="Tool 0"))
+    few = page_queries()
+    for n, (role, where) in enumerate((("clinician", "own"), ("site_lead", "own"), ("parent", "other"),
+                                       ("clinician", "other")), start=1):
+        publish(db, world, make_resource(db, world.user(role, where), title=f"Tool {n}"))
+    many = page_queries()
+    assert "Tool 4" in login_as("parent").get("/library/").get_data(as_text=True)
+    assert many == few, f"{few} queries with 1 published tool, {many} with 5"
+
+
 def test_review_and_publish_through_pages(db, world, login_as):
     resource = make_resource(db, world.user("parent"))
     parent = login_as("parent")

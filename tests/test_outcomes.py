@@ -262,3 +262,36 @@ def test_cache_follows_the_data_version(db, world, measure):
     db.refresh(measure)
     second = outcome_reports.network_chart(db, world.user("parent"), measure)
     assert len(first.labels) == 1 and len(second.labels) == 2
+
+
+def test_a_chart_being_computed_is_waited_for_not_computed_again():
+    """Found by the load test (bench/load.py): pages arriving together after a restart or new figures
+    each computed the same charts side by side. Whoever asks while one computes gets that result."""
+    import threading
+    import time
+
+    outcome_reports.clear_cache()
+    started, release = threading.Event(), threading.Event()
+    calls, results = [], []
+
+    def compute():
+        calls.append(1)
+        started.set()
+        release.wait(10)
+        return object()
+
+    def ask():
+        results.append(outcome_reports._cached(("test-single-flight", 1), compute))
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    threads[0].start()
+    assert started.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    time.sleep(0.2)  # the others ask while the first computes
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    outcome_reports.clear_cache()
+    assert len(results) == 3 and len({id(r) for r in results}) == 1
+    assert len(calls) == 1
