@@ -92,3 +92,16 @@ def test_list_resources_takes_limit_and_offset_in_range(login_as):
     response = login_as("clinician").get("/api/v1/resources?limit=100&offset=1000000")
     assert response.status_code == 200
     assert (response.json["limit"], response.json["offset"]) == (100, 1_000_000)
+
+
+def test_a_funnel_lower_limit_never_folds_back_above_the_target():
+    """hypothesis (tests/test_fuzz_spc.py): with a large tau² the 99.8% lower angle passed -π/2 and sin²
+    folded back, giving a lower limit of 0.969 for a target of 0.333."""
+    import numpy as np
+
+    from network.funnel import proportion_funnel
+
+    result = proportion_funnel(np.array([0.0, 0.0, 1.0]), np.array([1.0, 1.0, 1.0]))
+    assert result.tau2 > 0.3
+    assert list(result.od99_lcl) == [0.0, 0.0, 0.0]
+    assert all(result.od99_ucl >= result.target)
