@@ -105,3 +105,17 @@ def test_a_funnel_lower_limit_never_folds_back_above_the_target():
     assert result.tau2 > 0.3
     assert list(result.od99_lcl) == [0.0, 0.0, 0.0]
     assert all(result.od99_ucl >= result.target)
+
+
+@pytest.mark.parametrize("laney_chart", ["p", "u"])
+def test_a_laney_chart_with_a_centre_of_zero_has_no_limits_and_no_warning(laney_chart):
+    """hypothesis: Laney p'/u' with every numerator 0 divided 0 by 0 and raised a RuntimeWarning (an
+    error under this suite's filterwarnings); the limits are undefined, as in qicharts2."""
+    import numpy as np
+
+    from network import spc
+
+    chart = spc.p_chart if laney_chart == "p" else spc.u_chart
+    result = chart(np.array([0.0, 0.0, 0.0]), np.array([10.0, 20.0, 30.0]), laney=True)
+    assert list(result.cl) == [0.0, 0.0, 0.0]
+    assert np.isnan(result.ucl).all()
