@@ -6,6 +6,8 @@ over the test's rolled-back transaction. Examples per operation: the hypothesis 
 `make fuzz` runs the long one)."""
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -17,10 +19,15 @@ pytestmark = pytest.mark.fuzz
 
 schema = schemathesis.openapi.from_path("app/api/openapi.json")
 
+#: Examples per operation and caller: the profile's (small) in ordinary runs; under `make fuzz`'s "fuzz"
+#: profile FUZZ_API_EXAMPLES (default 200), as each API example costs a request and a transaction.
+API_EXAMPLES = (int(os.environ.get("FUZZ_API_EXAMPLES", "200")) if settings.get_current_profile_name() == "fuzz"
+                else settings.default.max_examples)
+
 #: Left out: `positive_data_acceptance` (a schema-valid body may still name an unknown site or a future
 #: month: the service answers 422 with the row and field, as documented) and `ignored_auth` (every read
 #: accepts a token *or* a session, so a spoiled cookie beside a good token is rightly answered 200; bad
-#: tokens are covered by tests/test_outcomes.py and test_fuzz_regressions.py).
+#: tokens: test_api_writes_need_a_valid_token and test_fuzz_regressions.py's test_a_bad_token_is_refused_on_every_read).
 EXCLUDED = [schemathesis.checks.positive_data_acceptance, schemathesis.checks.ignored_auth]
 
 
@@ -47,7 +54,7 @@ def api_world(app, db, world):
 
 @pytest.mark.parametrize("who", ["anonymous", "token", "session"])
 @schema.parametrize()
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+@settings(max_examples=API_EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
 def test_api_conforms_to_its_document(case, who, app, api_world):
     case.call_and_validate(app=app, headers=api_world[who], excluded_checks=EXCLUDED)

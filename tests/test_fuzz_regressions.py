@@ -119,3 +119,13 @@ def test_a_laney_chart_with_a_centre_of_zero_has_no_limits_and_no_warning(laney_
     result = chart(np.array([0.0, 0.0, 0.0]), np.array([10.0, 20.0, 30.0]), laney=True)
     assert list(result.cl) == [0.0, 0.0, 0.0]
     assert np.isnan(result.ucl).all()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/measures/remission/network", "/api/v1/resources", "/api/v1/stories",
+                                  "/api/v1/cycles", "/api/v1/agreement", "/api/v1/fhir/MeasureReport"])
+def test_a_bad_token_is_refused_on_every_read(client, db, measure, path):
+    """What schemathesis's ignored_auth check would probe (left out there, as reads also take a session):
+    a spoiled bearer token is a 401, never a quiet fall-back to the anonymous visitor."""
+    response = client.get(path, headers={"Authorization": "Bearer cc_spoiled"})
+    assert response.status_code == 401
+    assert response.json["error"]["status"] == 401
