@@ -194,9 +194,11 @@ def fhir_documents(draw):
     return text.encode("utf-8")
 
 
-#: the reader names FHIR paths ("entry 2: group[0].population[1].count", "status", "file"); the import
-#: service then names the entry's figure as a row ("row 2: site")
-FHIR_PLACE = re.compile(r"^(entry \d+(: [\w\[\].$-]+)?|[\w\[\]._$-]+|row \d+: (site|measure|month|numerator|denominator|row))$")
+#: the reader names FHIR paths ("entry 2: group[0].population[1].count", "status", "file"; an element the
+#: sender made up is named as sent, e.g. "period.:"); the import service then names the entry's figure as
+#: a row ("row 2: site")
+FHIR_PLACE = re.compile(r"^(entry \d+(: [A-Za-z_].*)?|[A-Za-z_].*|row \d+: (site|measure|month|numerator|denominator|row))$",
+                        re.S)
 
 
 @pytest.fixture
