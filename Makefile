@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PG_URL := postgresql+psycopg://127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-browser test-postgres e2e venv translations chromium services bench faults load clean
+.PHONY: run test test-sqlite test-browser test-postgres e2e venv translations chromium services bench faults load fuzz clean
 
 venv: $(STAMP)
 
@@ -54,6 +54,12 @@ e2e: $(STAMP) translations chromium
 # The database-facing tests again on PostgreSQL (skipped when it is down, a failure under CI=true).
 test-postgres: $(STAMP)
 	$(PY) -m pytest -m "not browser and not pure and not matrix" -q -n 2 --database=postgresql
+
+# The property tests and the API fuzzing at length (they also run small in `make test`): hypothesis's
+# "fuzz" profile, FUZZ_EXAMPLES examples per property (default 2000), FUZZ_API_EXAMPLES per API operation
+# and caller (default 200). Not seeded, unlike the small runs: each run explores new inputs.
+fuzz: $(STAMP) translations
+	$(PY) -m pytest -m fuzz -p no:xdist -q --hypothesis-profile=fuzz --hypothesis-show-statistics
 
 bench: $(STAMP)
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -5,7 +5,9 @@ from flask import Flask, request, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
+from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from app import errors, request_log, security
 from app.extensions import Database, babel, csrf, get_db, limiter, login_manager, socketio
@@ -14,6 +16,20 @@ from network import people
 
 class _AnonymousVisitor(AnonymousUserMixin):
     """Flask-Login's anonymous user; the web layer hands the domain network.access.ANONYMOUS instead."""
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in every route: a number that fits the database's integer ids. A larger one is a 404
+    (no such row) instead of overflowing the query (PostgreSQL and SQLite refuse it: a 500). Raised here
+    rather than through werkzeug's `max=`, which turns the miss into a 405 on routes with several methods."""
+
+    LARGEST = 2**31 - 1
+
+    def to_python(self, value: str):
+        number = super().to_python(value)
+        if number > self.LARGEST:
+            raise NotFound()
+        return number
 
 
 def create_app(config=None) -> Flask:
@@ -35,6 +51,7 @@ def create_app(config=None) -> Flask:
                       cors_allowed_origins=app.config["SOCKETIO_ALLOWED_ORIGINS"] or None)
     security.init_app(app)
     errors.init_app(app)
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
     _register_blueprints(app)
     _register_template_helpers(app)
 

@@ -152,8 +152,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         if error.code == 429:
-            return error_response(429, str(EXPLANATIONS[429]))
-        return error_response(error.code or 500, error.description if error.code not in (404, 405) else "")
+            body, status = error_response(429, str(EXPLANATIONS[429]))
+        else:
+            body, status = error_response(error.code or 500, error.description if error.code not in (404, 405) else "")
+        # keep the headers the error carries (Allow on a 405, Retry-After, WWW-Authenticate), not its type
+        return body, status, [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

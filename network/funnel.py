@@ -368,7 +368,8 @@ def proportion_limit_table(number_seq: Sequence[float] | np.ndarray, target: flo
     """Arcsine-scale proportion limits along an increasing sequence of denominators.
 
     Returns ``s``, ``ll95``, ``ul95``, ``ll998``, ``ul998``. As in FunnelPlotR, limits are truncated to
-    [0, multiplier], and because the arcsine limits stop being monotonic at small denominators (the
+    [0, multiplier] (here on the angle, before sin², so a limit whose angle passes 0 or π/2 cannot fold
+    back inside the range), and because the arcsine limits stop being monotonic at small denominators (the
     angle passes 0 or π/2), a lower limit above the next one in the sequence becomes 0 and an upper limit
     below the next one becomes ``multiplier``; so the result depends on the sequence it is computed on.
     """
@@ -378,8 +379,11 @@ def proportion_limit_table(number_seq: Sequence[float] | np.ndarray, target: flo
     spread = np.sqrt(s ** 2 + tau2)
     out: dict[str, np.ndarray] = {"s": s}
     for name, z in (("95", Z95), ("998", Z998)):
-        low = multiplier * np.sin(centre - z * spread) ** 2
-        high = multiplier * np.sin(centre + z * spread) ** 2
+        low_angle, high_angle = centre - z * spread, centre + z * spread
+        # past 0 or π/2 the angle has left the proportion scale and sin² folds back (with a large tau²,
+        # e.g. 0.97 as the lower limit of a target of 0.33): such a limit is the bound itself
+        low = np.where(low_angle <= 0, 0.0, multiplier * np.sin(low_angle) ** 2)
+        high = np.where(high_angle >= math.pi / 2, multiplier, multiplier * np.sin(high_angle) ** 2)
         low = np.where(low < 0, 0.0, low)
         high = np.where(high > multiplier, multiplier, high)
         low_fixed, high_fixed = low.copy(), high.copy()

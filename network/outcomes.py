@@ -357,15 +357,31 @@ def month_key(value: date) -> str:
     return value.strftime("%Y-%m")
 
 
+#: the largest count a figure may have: nine digits, which every database's INTEGER column holds
+MAX_COUNT = 999_999_999
+
+
 def _parse_count(value: object) -> int | None:
+    """A count as a whole number 0..MAX_COUNT, else None. ASCII digits only: str.isdigit() also accepts
+    "²", which int() refuses."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value >= 0 else None
+        return value if 0 <= value <= MAX_COUNT else None
     text = str(value if value is not None else "").strip()
-    if not text.isdigit() or len(text) > 9:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         return None
     return int(text)
+
+
+def _too_large(value: object) -> bool:
+    """Whether a refused count was refused for its size (the message then says the range)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value > MAX_COUNT
+    text = str(value if value is not None else "").strip()
+    return text.isascii() and text.isdigit() and len(text.lstrip("0")) > 9
 
 
 def submit(db: Session, actor, rows: Iterable[RowInput], *, source: str, today: date | None = None) -> ImportResult:
@@ -403,10 +419,10 @@ def submit(db: Session, actor, rows: Iterable[RowInput], *, source: str, today: 
         elif month > this_month:
             problem(item.row, "month", N_("This month is in the future."))
         numerator, denominator = _parse_count(item.numerator), _parse_count(item.denominator)
-        if numerator is None:
-            problem(item.row, "numerator", N_("Use a whole number, 0 or more."))
-        if denominator is None:
-            problem(item.row, "denominator", N_("Use a whole number, 0 or more."))
+        for column, raw, parsed in (("numerator", item.numerator, numerator), ("denominator", item.denominator, denominator)):
+            if parsed is None:
+                problem(item.row, column, N_("Give a whole number from 0 to %(top)s.", top=MAX_COUNT)
+                        if _too_large(raw) else N_("Use a whole number, 0 or more."))
         if numerator is not None and denominator is not None and numerator > denominator:
             problem(item.row, "numerator", N_("The numerator (%(numerator)s) is larger than the denominator (%(denominator)s).", numerator=numerator, denominator=denominator))
         if site is None or measure is None or month is None:

@@ -369,7 +369,8 @@ def _laney_sigma_z(ph: _Phase, cl: float, sd: np.ndarray) -> float:
     Moving ranges of the z-scores (screened like the I chart's) for a time series; their SD when the
     subgroups are categorical, where consecutive order means nothing.
     """
-    z = (ph.y[ph.base] - cl) / sd[ph.base]
+    with np.errstate(divide="ignore", invalid="ignore"):  # a centre of 0 (or 1 for p'): sd 0, z NaN
+        z = (ph.y[ph.base] - cl) / sd[ph.base]
     if ph.categorical:
         return float(np.std(z, ddof=1)) if z.size > 1 else math.nan
     return _screened_mean_mr(np.abs(np.diff(z)), ph.screen) / D2

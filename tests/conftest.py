@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import event
 from sqlalchemy.orm import sessionmaker
 
@@ -23,6 +24,14 @@ from network.roles import Role
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_PASSWORD = "correct horse battery staple"
+
+# Hypothesis: "default" is small and derandomized (a few seconds, the same examples every run, part of
+# `make test`); "fuzz" is what `make fuzz` selects (FUZZ_EXAMPLES examples per property, default 2000).
+settings.register_profile("default", max_examples=int(os.environ.get("FUZZ_SMALL_EXAMPLES", "25")),
+                          derandomize=True, deadline=None, database=None, print_blob=True)
+settings.register_profile("fuzz", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "2000")), deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.load_profile("default")
 
 
 def pytest_addoption(parser):

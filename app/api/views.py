@@ -188,15 +188,32 @@ def _resource_json(db, resource, *, full: bool = False) -> dict:
     return data
 
 
+MAX_OFFSET = 1_000_000
+
+
+def _whole_arg(name: str, default: int, *, low: int, top: int) -> int:
+    """A whole-number query parameter within [low, top]; anything else is a 422 naming the parameter
+    (never silently clamped or replaced by the default)."""
+    from network.i18n import N_
+
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9 or not low <= int(text) <= top:
+        raise Invalid({f"query: {name}": [N_("Give a whole number from %(low)s to %(top)s.", low=low, top=top)]})
+    return int(text)
+
+
 @bp.route("/resources")
 def list_resources():
-    """Published library resources, newest first (?type=, ?language=, ?limit= up to 100, ?offset=)."""
+    """Published library resources, newest first (?type=, ?language=, ?limit= 1 to 100, ?offset= 0 to 1,000,000)."""
     from content import library
 
     db = get_db()
     who = api_actor()
-    limit = min(max(request.args.get("limit", 50, type=int), 1), 100)
-    offset = max(request.args.get("offset", 0, type=int), 0)
+    limit = _whole_arg("limit", 50, low=1, top=100)
+    offset = _whole_arg("offset", 0, low=0, top=MAX_OFFSET)
     rows = library.readable(db, who, limit=limit, offset=offset, type_=request.args.get("type") or None,
                             language=request.args.get("language") or None)
     return jsonify(resources=[_resource_json(db, r) for r in rows], limit=limit, offset=offset)
