@@ -409,3 +409,20 @@ def test_funnel_escapes_unit_labels():
     assert not list(root.iter(f"{NS}script")) and not list(root.iter("script"))
     with pytest.raises(ValueError):
         funnel_svg(result, ["only one"], title="t", description="d")
+
+
+@pytest.mark.parametrize("locale, expected", [("en", ["1,234.5", "0.07", "72.4%", "1,200"]),
+                                              ("es", ["1.234,5", "0,07", "72,4\u00a0%", "1.200"])])
+def test_chart_numbers_use_the_readers_signs(locale, expected):
+    """Numbers on charts and in their data tables: the reader's decimal and grouping signs (CLDR, as
+    Babel's format_decimal gives them), with each pattern and locale parsed once."""
+    from flask import Flask
+    from flask_babel import Babel
+
+    from app import charts
+
+    flask_app = Flask(__name__)
+    Babel(flask_app, locale_selector=lambda: locale)
+    with flask_app.test_request_context("/"):
+        assert [charts._number(1234.5, "#,##0.0"), charts._fmt_number(0.0734), charts._fmt_value(72.44, True),
+                charts._fmt_count(1200)] == expected
