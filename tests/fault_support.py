@@ -4,8 +4,8 @@ our own (no persistence, so a restart loses every key as a crashed Redis does), 
 be filled up or remounted read-only.
 
 Never the shared services: PostgreSQL on 5432 and Redis on 6379 serve other test runs on this machine,
-and restarting them would break those runs. Each helper says what is missing (`problem()`) so that the
-callers can skip outside CI and fail under CI=true, as tests/conftest.py does for PostgreSQL.
+and restarting them would break those runs. Each helper says what is missing (`problem()`); the tests
+fail with that message (a fault that cannot be broken for real is not proved), the bench script stops.
 """
 from __future__ import annotations
 
