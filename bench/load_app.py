@@ -24,7 +24,6 @@ from app import create_app  # noqa: E402
 BARE_PATH = "/bench/bare"
 
 
-
 def create():
     """The app as wsgi.py builds it, plus GET BARE_PATH."""
     app = create_app()
