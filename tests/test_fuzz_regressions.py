@@ -129,3 +129,45 @@ def test_a_bad_token_is_refused_on_every_read(client, db, measure, path):
     response = client.get(path, headers={"Authorization": "Bearer cc_spoiled"})
     assert response.status_code == 401
     assert response.json["error"]["status"] == 401
+
+
+def test_a_nul_character_in_a_query_parameter_is_a_422_not_a_500(login_as, db, world):
+    """schemathesis (PostgreSQL run): `?language=` holding a NUL failed the query on PostgreSQL with a 500
+    ("text fields cannot contain NUL"); SQLite took it. Refused before anything is read, on both."""
+    client = login_as("clinician")
+    response = client.get("/api/v1/resources?limit=5&language=e%00s")
+    assert response.status_code == 422
+    assert list(response.json["error"]["fields"]) == ["query: language"]
+    assert client.get("/api/v1/cycles?site=own%00").status_code == 422
+    assert client.get("/library/?q=ast%00hma").status_code == 422
+
+
+def test_a_nul_character_in_an_address_is_no_such_page(login_as):
+    client = login_as("clinician")
+    assert client.get("/api/v1/resources/handbook%00").status_code == 404
+    assert client.get("/library/handbook%00").status_code == 404
+
+
+def test_a_nul_character_in_a_form_or_json_body_changes_nothing(login_as, db, world):
+    client = login_as("parent")
+    before = world.user("parent").full_name
+    response = client.post("/profile", data={"full_name": "Pat\x00ricia"})
+    assert response.status_code == 422
+    db.expire_all()
+    assert world.user("parent").full_name == before
+    count = _submissions(db)
+    response = client.post("/api/v1/submissions", headers=_token(db, world),
+                           json={"rows": [{"site": "own\x00", "measure": "remission", "month": "2025-01",
+                                           "numerator": 1, "denominator": 2}]})
+    assert response.status_code == 422 and list(response.json["error"]["fields"]) == ["body"]
+    assert _submissions(db) == count
+
+
+def test_uploaded_files_may_hold_nul_bytes(login_as):
+    """Files are not text: a NUL inside an uploaded file is the importer's to judge, not a refused field."""
+    import io
+
+    response = login_as("site_lead").post("/outcomes/upload", data={"file": (io.BytesIO(b"\x00\x01"), "x.csv")},
+                                          content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "NUL" not in response.get_data(as_text=True)
