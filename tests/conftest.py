@@ -282,3 +282,22 @@ def count_queries(connection):
                 self.statements.append(statement)
 
     return Counter
+
+
+@pytest.fixture
+def redis_client():
+    """A client of the shared Redis (tests.live_support.REDIS_URL); skipped when it does not answer, a
+    failure under CI=true (as for PostgreSQL)."""
+    import redis
+
+    from tests.live_support import REDIS_URL
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if IN_CI:
+            pytest.fail(f"Redis ({REDIS_URL}) is not reachable: {exc}", pytrace=False)
+        pytest.skip(f"needs Redis at {REDIS_URL}: {exc}")  # Redis unreachable outside CI
+    yield client
+    client.close()

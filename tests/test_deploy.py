@@ -7,14 +7,12 @@ import logging
 import socket
 
 import pytest
-import redis
 from flask import request
 from sqlalchemy.orm import sessionmaker
 
 import config as config_module
 from app import request_log
 from network.db import make_engine
-from tests.conftest import IN_CI
 from tests.live_support import REDIS_URL
 
 
@@ -26,16 +24,8 @@ def _closed_port() -> int:
 
 
 @pytest.fixture
-def redis_url():
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if IN_CI:
-            pytest.fail(f"Redis ({REDIS_URL}) is not reachable: {exc}", pytrace=False)
-        pytest.skip(f"needs Redis at {REDIS_URL}: {exc}")
-    finally:
-        client.close()
+def redis_url(redis_client):
+    """The shared Redis's URL, once it answers (tests/conftest.py `redis_client`)."""
     return REDIS_URL
 
 

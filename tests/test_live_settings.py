@@ -9,23 +9,7 @@ import pytest
 import config
 from network.errors import Invalid
 from network.sessions import RateLimiter, SharedRateLimiter
-from tests.conftest import IN_CI
 from tests.live_support import REDIS_URL
-
-
-@pytest.fixture
-def redis_client():
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if IN_CI:
-            pytest.fail(f"Redis ({REDIS_URL}) is not reachable: {exc}", pytrace=False)
-        pytest.skip(f"needs Redis at {REDIS_URL}: {exc}")
-    yield client
-    client.close()
 
 
 def test_the_database_pool_is_a_setting():
