@@ -105,10 +105,9 @@ def _plans_to_read(db: Session, viewer) -> tuple[int, str] | None:
 
 
 def front_page(db: Session, viewer) -> dict:
-    upcoming, _past = learning.upcoming_and_past(db, viewer)
     return {
         "aim": aim_status(db, viewer),
-        "sessions": upcoming[:3],
+        "sessions": learning.upcoming(db, viewer, limit=3),
         "tools": library.readable(db, viewer, limit=4),
         "stories": narratives.featured(db, viewer, limit=3),
         "bright_spots": bright_spots.find(db, viewer, limit=4),

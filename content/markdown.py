@@ -22,6 +22,7 @@ web layer wraps it in ``markupsafe.Markup``.
 from __future__ import annotations
 
 import contextvars
+import functools
 import html
 import re
 import secrets
@@ -428,8 +429,27 @@ def render(text: str, *, toc: bool = False, attachment_prefix: str = DEFAULT_ATT
     ``toc=True`` puts a ``<div class="toc">`` table of contents first (only
     when the document has headings). Images survive only when their ``src``
     is under ``attachment_prefix``; others are replaced by their alt text.
+
+    The output depends on nothing but the arguments, so the last
+    ``DOCUMENT_CACHE_SIZE`` documents of up to ``CACHED_DOCUMENT_CHARS`` are
+    kept: a library tool is read far more often than it is edited, and
+    converting one costs 10-20 ms (most of the resource page's CPU, found
+    by bench/load.py).
     """
     prefix = _validated_prefix(attachment_prefix)
+    if len(text) > CACHED_DOCUMENT_CHARS:
+        return _render_document.__wrapped__(text, toc, prefix)
+    return _render_document(text, toc, prefix)
+
+
+#: documents (and their headings) remembered per process: a tool is 2-10 KB; at most ~256 x 32 K
+#: characters of Markdown plus its HTML (~25 MB) even when previews fill the cache with large drafts
+DOCUMENT_CACHE_SIZE = 256
+CACHED_DOCUMENT_CHARS = 32_000
+
+
+@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def _render_document(text: str, toc: bool, prefix: str) -> str:
     md = _RENDERERS.document
     body = _convert(md, text, prefix)
     if toc and md.toc_tokens:
@@ -462,9 +482,16 @@ def toc(text: str) -> list[tuple[int, str, str]]:
     ``id`` matches the ``id`` attribute in ``render(text)``'s output; ``title``
     is plain text (not HTML) and must be escaped by whoever displays it.
     """
+    if len(text) > CACHED_DOCUMENT_CHARS:
+        return list(_headings.__wrapped__(text))
+    return list(_headings(text))
+
+
+@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def _headings(text: str) -> tuple[tuple[int, str, str], ...]:
     md = _RENDERERS.document
     _convert(md, text, None)
-    return _flatten_toc(md.toc_tokens)
+    return tuple(_flatten_toc(md.toc_tokens))
 
 
 _BLOCK_TAGS = frozenset(

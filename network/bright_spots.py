@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from network import access, audit, notifications, outcome_reports, outcomes, visibility
 from network.db import Base, utcnow
 from network.errors import NotFound
-from network.people import Membership
+from network.people import Membership, Site
 from network.i18n import N_
 
 #: the last this many months must all be on the better side of the centre line
@@ -68,18 +68,22 @@ def _bright_site_ids(db: Session, measure) -> frozenset[int]:
 
 def find(db: Session, viewer, *, limit: int | None = None) -> list[Spot]:
     """Every current bright spot, featured ones first. A bright spot names a site, so it is labelled
-    through the viewer's lens like every outcome view (network/visibility.py)."""
+    through the viewer's lens like every outcome view (network/visibility.py). Only the bright sites
+    are read (the home page asks on every visit: not every site's chart of every measure)."""
     seen = visibility.lens(db, viewer)
     access.require(seen.actor, "outcomes.view")
-    stored = {(b.site_id, b.measure_id): b for b in db.scalars(select(BrightSpot))}
+    bright = [(measure, _bright_site_ids(db, measure)) for measure in outcomes.measures(db)]
+    wanted = set().union(*(ids for _measure, ids in bright))
+    if not wanted:
+        return []
+    sites = {s.id: s for s in db.scalars(select(Site).where(Site.id.in_(wanted), Site.is_active.is_(True)))}
+    stored = {(b.site_id, b.measure_id): b for b in db.scalars(select(BrightSpot).where(BrightSpot.site_id.in_(wanted)))}
     spots = []
-    for measure in outcomes.measures(db):
-        bright = _bright_site_ids(db, measure)
-        for item in outcome_reports.site_charts(db, seen, measure):
-            if item.site.id in bright:
-                row = stored.get((item.site.id, measure.id))
-                spots.append(Spot(item.site, measure, item.label, _sentence(item.label, measure),
-                                  bool(row and row.featured), item.ref))
+    for measure, ids in bright:
+        for site in (sites[i] for i in sorted(ids) if i in sites):
+            row = stored.get((site.id, measure.id))
+            label = seen.label(site)
+            spots.append(Spot(site, measure, label, _sentence(label, measure), bool(row and row.featured), seen.ref(site)))
     spots.sort(key=lambda s: (not s.featured, seen.order(s.site) if seen.blinded else s.label, s.measure.position))
     return spots[:limit] if limit else spots
 

@@ -390,14 +390,19 @@ def by_slug(db: Session, actor, slug: str) -> LearningSession:
     return session
 
 
-def upcoming_and_past(db: Session, actor) -> tuple[list[LearningSession], list[LearningSession]]:
+def upcoming(db: Session, actor, *, limit: int | None = None) -> list[LearningSession]:
+    """Sessions not yet over (or whose room is still open), soonest first."""
     access.require(actor, "session.browse")
-    now = utcnow()
-    upcoming = list(db.scalars(select(LearningSession).where(LearningSession.ends_at >= now - ROOM_MARGIN)
-                               .order_by(LearningSession.starts_at)))
-    past = list(db.scalars(select(LearningSession).where(LearningSession.ends_at < now - ROOM_MARGIN)
+    query = select(LearningSession).where(LearningSession.ends_at >= utcnow() - ROOM_MARGIN).order_by(
+        LearningSession.starts_at)
+    return list(db.scalars(query.limit(limit) if limit else query))
+
+
+def upcoming_and_past(db: Session, actor) -> tuple[list[LearningSession], list[LearningSession]]:
+    soon = upcoming(db, actor)  # asks whether the actor may browse sessions
+    past = list(db.scalars(select(LearningSession).where(LearningSession.ends_at < utcnow() - ROOM_MARGIN)
                            .order_by(LearningSession.starts_at.desc()).limit(50)))
-    return upcoming, past
+    return soon, past
 
 
 # ---------------------------------------------------------------------------------------------

@@ -142,6 +142,24 @@ def test_bright_spots_are_worked_out_once_per_data_version(db, world, monkeypatc
     assert len(checked) == 4  # new figures: both sites' charts checked again
 
 
+def test_bright_spots_read_only_the_bright_sites_and_leave_out_closed_ones(db, world, count_queries):
+    """Found by the load test: every home page loaded every site once per measure to name two bright spots."""
+    measure = add_measure(db)
+    add_figures(db, world.own, measure, [(m, 50 if i < 20 else 80, 100) for i, m in enumerate(months(2023, 30))])
+    add_figures(db, world.other, measure, [(m, 60 + (i % 3), 100) for i, m in enumerate(months(2023, 30))])
+    flat = add_measure(db, "visits")
+    for site in (world.own, world.other):
+        add_figures(db, site, flat, [(m, 60 + (i % 3), 100) for i, m in enumerate(months(2023, 30))])
+    bright_spots.find(db, world.user("parent"))  # charts and runs analysis now cached
+    with count_queries() as counter:
+        assert [(s.site.id, s.measure.key) for s in bright_spots.find(db, world.user("parent"))] == [
+            (world.own.id, "remission")]
+    assert len([q for q in counter.statements if "FROM sites" in q]) == 1
+    world.own.is_active = False
+    db.commit()
+    assert bright_spots.find(db, world.user("parent")) == []
+
+
 def test_language_choice_changes_the_interface(db, world, login_as, client):
     response = client.post("/language", data={"language": "es", "next": "/login"})
     assert response.status_code == 302 and response.headers["Location"] == "/login"

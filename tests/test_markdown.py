@@ -542,3 +542,39 @@ def test_content_package_does_not_import_flask() -> None:
     )
     root = Path(__file__).resolve().parent.parent
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
+
+
+# --------------------------------------------------------------------------
+# The document cache (a tool is read far more often than it is edited)
+# --------------------------------------------------------------------------
+
+
+def test_a_document_read_again_is_served_from_the_cache() -> None:
+    text = "# Before the visit\n\n- [ ] Write down three questions\n\nSee [the plan](https://example.org/).\n"
+    first = md.render(text, toc=True)
+    hits = md._render_document.cache_info().hits
+    again = md.render(text, toc=True)
+    assert again == first
+    assert md._render_document.cache_info().hits == hits + 1
+    # the other arguments are part of the key: no table of contents, or another image prefix, is another page
+    assert 'class="toc"' in first and 'class="toc"' not in md.render(text)
+    image = "![chart](/attachments/a.png)"
+    assert "<img" in md.render(image) and "<img" not in md.render(image, attachment_prefix="/elsewhere/")
+
+
+def test_headings_from_the_cache_are_a_fresh_list_each_time() -> None:
+    text = "# One\n\n## Two\n"
+    headings = md.toc(text)
+    headings.append((9, "x", "added by a caller"))
+    assert md.toc(text) == [(1, "h-one", "One"), (2, "h-two", "Two")]
+
+
+def test_a_very_long_document_is_rendered_but_not_kept() -> None:
+    text = "# Long\n\n" + "A sentence that goes on. " * (md.CACHED_DOCUMENT_CHARS // 20)
+    assert len(text) > md.CACHED_DOCUMENT_CHARS
+    calls = md._render_document.cache_info()
+    html_out = md.render(text, toc=True)
+    assert html_out.startswith('<div class="toc">') and "A sentence that goes on." in html_out
+    assert md.toc(text) == [(1, "h-long", "Long")]
+    after = md._render_document.cache_info()
+    assert (after.hits, after.misses) == (calls.hits, calls.misses)  # the cache was not even asked

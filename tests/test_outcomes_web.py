@@ -228,3 +228,29 @@ def test_overview_queries_do_not_grow_with_sites(db, world, login_as, count_quer
         add_figures(db, site, measure, [(m, 50, 100) for m in months(2024, 12)])
     many = page_queries()
     assert many == few, f"{few} queries with 2 sites, {many} with 12"
+
+
+def test_a_chart_and_its_data_table_are_drawn_once_per_data_version_and_language(db, world, login_as, data,
+                                                                                 monkeypatch):
+    """Found by the load test (bench/load.py): every outcome page formatted its data table again (some 500
+    numbers in the reader's language), though the charts themselves were cached."""
+    from app import charts
+
+    tables = []
+    real = charts.data_table_rows
+    monkeypatch.setattr(charts, "data_table_rows", lambda *a, **k: tables.append(1) or real(*a, **k))
+    parent, clinician = login_as("parent"), login_as("clinician", "other")
+    first = parent.get("/outcomes/remission").get_data(as_text=True)
+    assert len(tables) == 1 and "Data table" in first
+    assert clinician.get("/outcomes/remission").get_data(as_text=True).count("<tbody>") == first.count("<tbody>")
+    assert len(tables) == 1  # the same network table, whoever reads it
+    parent.post("/language", data={"language": "es"})
+    spanish = parent.get("/outcomes/remission").get_data(as_text=True)
+    assert len(tables) == 2 and "Tabla de datos" in spanish  # another language is another table
+    add_figures(db, world.own, data, [("2026-03", 99, 100)])
+    table = clinician.get("/outcomes/remission").get_data(as_text=True)
+    assert len(tables) == 3 and "Mar 2026" in table  # new figures: drawn again
+    data.name = "Remission (PCDAI)"
+    db.commit()
+    renamed = clinician.get("/outcomes/remission").get_data(as_text=True)
+    assert "<caption>Remission (PCDAI) — Network total</caption>" in renamed

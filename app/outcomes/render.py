@@ -40,18 +40,17 @@ _RENDERED_SIZE = 1024
 _LOCK = threading.Lock()
 
 
-def measure_chart(measure: Measure, chart: Chart, label: str, *, compact: bool = False,
-                  chart_id: str = "chart", adoptions: tuple = (), cycles: tuple = ()) -> Markup:
-    """The chart as SVG, rendered once per chart object and viewing (chart objects are cached until the
-    measure's data changes, so a page of 100 small multiples is drawn once, not on every request)."""
-    key = (id(chart), measure.id, measure.data_version, label, compact, chart_id, get_locale_name(), adoptions, cycles)
+def _remembered(key: tuple, chart: Chart, make) -> Markup:
+    """`make()` once per key while `chart` is the chart object cached for the measure's data version
+    (chart objects are replaced when the data changes, so a page of 100 small multiples is drawn once,
+    not on every request). The key names everything else the markup depends on."""
+    key = (id(chart), get_locale_name(), *key)
     with _LOCK:
         cached = _RENDERED.get(key)
         if cached is not None and cached[0] is chart:
             _RENDERED.move_to_end(key)
             return cached[1]
-    markup = _measure_chart(measure, chart, label, compact=compact, chart_id=chart_id, adoptions=adoptions,
-                            cycles=cycles)
+    markup = make()
     with _LOCK:
         _RENDERED[key] = (chart, markup)
         while len(_RENDERED) > _RENDERED_SIZE:
@@ -63,6 +62,35 @@ def get_locale_name() -> str:
     from flask_babel import get_locale
 
     return str(get_locale() or "en")
+
+
+def _measure_key(measure: Measure) -> tuple:
+    """What of a measure a chart's markup shows (a renamed measure or another goal is another chart)."""
+    return (measure.id, measure.data_version, measure.name, measure.chart_type, measure.rule_set, measure.goal,
+            measure.multiplier, measure.better)
+
+
+def measure_chart(measure: Measure, chart: Chart, label: str, *, compact: bool = False,
+                  chart_id: str = "chart", adoptions: tuple = (), cycles: tuple = ()) -> Markup:
+    """The chart as SVG, rendered once per chart object and viewing."""
+    return _remembered(("svg", *_measure_key(measure), label, compact, chart_id, adoptions, cycles), chart,
+                       lambda: _measure_chart(measure, chart, label, compact=compact, chart_id=chart_id,
+                                              adoptions=adoptions, cycles=cycles))
+
+
+def chart_block(measure: Measure, chart: Chart, label: str, *, chart_id: str = "chart", adoptions: tuple = (),
+                cycles: tuple = ()) -> Markup:
+    """The chart with its signals and its data table (outcomes/_chart_figure.html), rendered once per
+    chart object and viewing like the SVG: the table alone formats some 500 numbers in the reader's
+    language (most of the outcome pages' CPU, found by bench/load.py)."""
+    from flask import render_template
+
+    from app.outcomes import render as charts  # this module, as the chart templates call it
+
+    return _remembered(("block", *_measure_key(measure), label, chart_id, adoptions, cycles), chart,
+                       lambda: Markup(render_template("outcomes/_chart_figure.html", measure=measure, chart=chart,
+                                                      label=label, chart_id=chart_id, adoptions=adoptions,
+                                                      cycles=cycles, charts=charts)))
 
 
 def _measure_chart(measure: Measure, chart: Chart, label: str, *, compact: bool, chart_id: str,
