@@ -156,7 +156,14 @@ def _locale():
 def _number(v: float, pattern: str) -> str:
     """`v` in a CLDR pattern ("#,##0.0"), with the reader's decimal and grouping signs (what Babel's
     format_decimal gives, with the pattern and locale parsed once: a data table formats hundreds)."""
-    return _pattern(pattern).apply(v, _babel_locale(str(_locale())))
+    return _formatted(v, pattern, str(_locale()))
+
+
+@lru_cache(maxsize=65536, typed=True)
+def _formatted(v: float, pattern: str, locale: str) -> str:
+    """Remembered: a chart and its table repeat their counts, centre and limits on every row, and a
+    chart drawn again (another language, new figures) repeats most of its numbers (~100 bytes each)."""
+    return _pattern(pattern).apply(v, _babel_locale(locale))
 
 
 @lru_cache(maxsize=32)

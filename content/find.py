@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from content import narratives, search
 from network import access
@@ -73,4 +73,4 @@ def everything(db: Session, viewer, query: str) -> Results:
 def directory(db: Session, viewer) -> list[User]:
     access.require(viewer, "directory.view")
     return list(db.scalars(select(User).where(User.in_directory.is_(True), User.is_active.is_(True))
-                           .order_by(User.full_name)))
+                           .options(selectinload(User.memberships)).order_by(User.full_name)))

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint, cast, event, func, or_,
                         select)
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, Session, lazyload, mapped_column, relationship, selectinload
 
 from network import access, audit, notifications, usage
 from network.db import Base, utcnow
@@ -288,7 +288,8 @@ def get(db: Session, actor, resource_id: int) -> Resource:
 
 
 def by_slug(db: Session, actor, slug: str) -> Resource:
-    resource = db.scalar(select(Resource).where(Resource.slug == slug))
+    resource = db.scalar(select(Resource).where(Resource.slug == slug).options(  # the page shows co-authors' roles
+        selectinload(Resource.coauthors).selectinload(CoAuthor.user).selectinload(User.memberships)))
     if resource is None:
         raise NotFound(N_("No such resource."))
     access.require(actor, "library.view", resource)
@@ -947,7 +948,9 @@ def readable(db: Session, actor, *, limit: int = 50, offset: int = 0, type_: str
              audience: str | None = None, language: str | None = None) -> list[Resource]:
     """Published resources, newest first (the library's front page and the JSON API)."""
     access.require(actor, "library.browse")
-    query = (select(Resource).where(*_published()).options(selectinload(Resource.published_revision))
+    # lists show the published title, type, audience and language: co-authors and authors load only if asked
+    query = (select(Resource).where(*_published())
+             .options(lazyload("*"), selectinload(Resource.published_revision).lazyload("*"))
              .order_by(Resource.published_at.desc(), Resource.id.desc()).limit(limit).offset(offset))
     if type_:
         query = query.where(Resource.type == type_)
@@ -970,12 +973,13 @@ def mine(db: Session, actor) -> list[Resource]:
     """What the person co-authors, whatever its state."""
     access.require(actor, "library.create")
     return list(db.scalars(select(Resource).join(CoAuthor).where(CoAuthor.user_id == actor.id)
-                           .order_by(Resource.updated_at.desc()).limit(100)))
+                           .options(lazyload("*")).order_by(Resource.updated_at.desc()).limit(100)))
 
 
 def awaiting_review(db: Session, actor) -> list[Resource]:
     access.require(actor, "library.browse")
     return list(db.scalars(select(Resource).where(Resource.status == Status.IN_REVIEW)
+                           .options(lazyload("*"), selectinload(Resource.coauthors).lazyload("*"))  # ids, not people
                            .order_by(Resource.updated_at.desc()).limit(100)))
 
 

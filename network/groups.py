@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from network import access, audit
 from network.db import Base, utcnow
@@ -66,7 +66,8 @@ def all_groups(db: Session, actor) -> list[Group]:
 
 def by_slug(db: Session, actor, slug: str) -> Group:
     access.require(actor, "group.view")
-    group = db.scalar(select(Group).where(Group.slug == slug))
+    group = db.scalar(select(Group).where(Group.slug == slug).options(  # the page shows each member's roles
+        selectinload(Group.members).selectinload(GroupMember.user).selectinload(User.memberships)))
     if group is None:
         raise NotFound(N_("No such group."))
     return group

@@ -86,8 +86,12 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column()
 
+    #: loaded when asked for (lazy="select"): the signed-in person's come with the sign-in check of each request
+    #: (network/devices.py, one query); lists that show other people's roles ask for them (selectinload).
+    #: Loading them with every person loaded (authors, co-authors, presenters) cost a query per list and
+    #: was the most frequent query under load (bench/load.py).
     memberships: Mapped[list["Membership"]] = relationship(
-        back_populates="user", foreign_keys="Membership.user_id", lazy="selectin",
+        back_populates="user", foreign_keys="Membership.user_id", lazy="select",
         primaryjoin="and_(User.id == Membership.user_id, Membership.ended_at.is_(None))",
         viewonly=True)
 
@@ -217,8 +221,14 @@ def user_by_email(db: Session, email: str) -> User | None:
     return db.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def active_sites(db: Session) -> list[Site]:
-    return list(db.scalars(select(Site).where(Site.is_active.is_(True)).order_by(Site.name)))
+def active_sites(db: Session, *, among: set[int] | None = None) -> list[Site]:
+    """The active sites by name; `among`: only these (ids), e.g. the viewer's own (no query when none)."""
+    query = select(Site).where(Site.is_active.is_(True)).order_by(Site.name)
+    if among is not None:
+        if not among:
+            return []
+        query = query.where(Site.id.in_(among))
+    return list(db.scalars(query))
 
 
 def all_sites(db: Session, actor) -> list[Site]:
@@ -264,7 +274,7 @@ def member_counts(db: Session) -> dict[int, dict[str, int]]:
 
 def people(db: Session, actor, *, query: str = "", limit: int = 200) -> list[User]:
     access.require(actor, "people.manage")
-    stmt = select(User).order_by(User.full_name).limit(limit)
+    stmt = select(User).options(selectinload(User.memberships)).order_by(User.full_name).limit(limit)
     if query:
         like = f"%{query.lower()}%"
         stmt = stmt.where(func.lower(User.full_name).like(like) | func.lower(User.email).like(like))

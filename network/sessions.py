@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, lazyload, mapped_column, relationship
 
 from network import access, audit, notifications, outbox, usage
 from network.db import Base, utcnow
@@ -375,7 +375,9 @@ def add_module(db: Session, actor, session_id: int, *, title: str, description: 
 
 
 def get(db: Session, actor, session_id: int) -> LearningSession:
-    session = db.get(LearningSession, session_id)
+    # the agenda loads when a page asks for it: every live-room event (chat, questions, polls) gets the
+    # session, and loading the agenda with its presenters was most of a chat message's queries (bench/load.py)
+    session = db.get(LearningSession, session_id, options=[lazyload(LearningSession.modules)])
     if session is None:
         raise NotFound(N_("No such session."))
     access.require(actor, "session.view", session)
@@ -394,14 +396,14 @@ def upcoming(db: Session, actor, *, limit: int | None = None) -> list[LearningSe
     """Sessions not yet over (or whose room is still open), soonest first."""
     access.require(actor, "session.browse")
     query = select(LearningSession).where(LearningSession.ends_at >= utcnow() - ROOM_MARGIN).order_by(
-        LearningSession.starts_at)
+        LearningSession.starts_at).options(lazyload("*"))  # lists show title and time, not agenda or people
     return list(db.scalars(query.limit(limit) if limit else query))
 
 
 def upcoming_and_past(db: Session, actor) -> tuple[list[LearningSession], list[LearningSession]]:
     soon = upcoming(db, actor)  # asks whether the actor may browse sessions
     past = list(db.scalars(select(LearningSession).where(LearningSession.ends_at < utcnow() - ROOM_MARGIN)
-                           .order_by(LearningSession.starts_at.desc()).limit(50)))
+                           .order_by(LearningSession.starts_at.desc()).limit(50).options(lazyload("*"))))
     return soon, past
 
 

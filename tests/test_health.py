@@ -236,6 +236,7 @@ def _busy_network(db, world, scale: int):
 def test_the_dashboard_makes_a_bounded_number_of_queries(db, world, count_queries, login_as):
     add_measure(db)
     leader = world.user("network_leader", "network")
+    assert leader.roles  # in a request, the sign-in check loads the viewer's roles (network/devices.py)
     _busy_network(db, world, 2)
     with count_queries() as small:
         health.dashboard(db, leader)

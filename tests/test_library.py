@@ -283,3 +283,20 @@ def test_views_are_recorded_by_role(db, world):
     library.record_view(db, world.user("parent"), resource)
     event = db.scalars(select(UsageEvent)).one()
     assert (event.kind, event.actor_role, event.object_id) == ("view", "parent", resource.id)
+
+
+def test_reading_lists_load_titles_not_people(db, world, count_queries):
+    """Found by the load test: the library list and the home page loaded every co-author's and author's
+    account (and roles) to show titles."""
+    for n in range(3):
+        publish(db, world, make_resource(db, world.user("parent"), title=f"Tool {n}"))
+    db.expunge_all()
+    parent = world.user("parent")
+    with count_queries() as counter:
+        listed = library.readable(db, parent)
+        assert sorted(r.published_revision.title for r in listed) == ["Tool 0", "Tool 1", "Tool 2"]
+    assert counter.count == 2  # the resources and their published revisions
+    with count_queries() as counter:
+        assert len(library.mine(db, parent)) == 3
+    assert counter.count == 1
+    assert {c.user_id for c in listed[0].coauthors} == {parent.id}  # still there when asked

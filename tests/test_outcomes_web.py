@@ -254,3 +254,20 @@ def test_a_chart_and_its_data_table_are_drawn_once_per_data_version_and_language
     db.commit()
     renamed = clinician.get("/outcomes/remission").get_data(as_text=True)
     assert "<caption>Remission (PCDAI) — Network total</caption>" in renamed
+
+
+def test_rendered_charts_are_kept_up_to_a_size_not_a_count(login_as, data, monkeypatch):
+    """Found by the load test: 1,024 entries were fewer than the demo network's charts, so readers moving
+    between measures and sites had every chart drawn again; the bound is now the characters kept."""
+    from app.outcomes import render
+
+    monkeypatch.setattr(render, "_RENDERED", type(render._RENDERED)())
+    monkeypatch.setattr(render, "_RENDERED_CHARS", 0)
+    parent = login_as("parent")
+    assert parent.get("/outcomes/remission").status_code == 200
+    everything = render._RENDERED_CHARS
+    assert everything == sum(len(markup) for _chart, markup in render._RENDERED.values()) > 0
+    monkeypatch.setattr(render, "RENDERED_MAX_CHARS", everything // 2)
+    assert parent.get("/outcomes/sites/own-site").status_code == 200
+    assert 0 < render._RENDERED_CHARS <= everything // 2
+    assert render._RENDERED_CHARS == sum(len(markup) for _chart, markup in render._RENDERED.values())

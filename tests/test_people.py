@@ -274,3 +274,16 @@ def test_audit_log_is_append_only_and_leaders_only(db, world):
     db.rollback()
     with pytest.raises(Forbidden):
         audit.page(db, world.user("site_lead"))
+
+
+def test_active_sites_among_some_asks_only_for_those(db, world, count_queries):
+    """The library page lists the sites a viewer may adopt for: only their own are read, not all 70
+    (found by the load test)."""
+    with count_queries() as counter:
+        assert people.active_sites(db, among=set()) == []
+    assert counter.count == 0
+    assert people.active_sites(db, among={world.own.id}) == [world.own]
+    world.own.is_active = False
+    db.commit()
+    assert people.active_sites(db, among={world.own.id, world.other.id}) == [world.other]
+    assert world.own not in people.active_sites(db)

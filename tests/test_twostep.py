@@ -14,7 +14,7 @@ from network import audit, consent, devices, twostep
 from network.consent import PolicyAcceptance
 from network.db import utcnow
 from network.errors import Conflict, Forbidden, NotFound
-from network.people import CareLink, Membership, User
+from network.people import CareLink, Membership, User, session_token
 from network.twostep import CodeRefused, RecoveryCode, TwoStep
 from tests.conftest import TEST_PASSWORD
 
@@ -162,6 +162,17 @@ def test_devices_are_listed_and_signed_out_one_or_all_others(db, world):
     devices.sign_out_device(db, parent, keep.id)
     assert devices.signed_in_devices(db, parent) == []
     assert theirs and len(devices.signed_in_devices(db, other)) == 1
+
+
+def test_the_sign_in_check_of_every_request_is_one_query_memberships_included(db, world, count_queries):
+    """Found by the load test (bench/load.py): the check ran a second query for the person's roles."""
+    parent = world.user("parent")
+    key = devices.start(db, parent)
+    db.expunge_all()
+    with count_queries() as counter:
+        user, record, _versions = devices.load_signed_in(db, session_token(parent), key)
+        assert {m.role for m in user.memberships} == {"parent"} and record.user_id == user.id
+    assert counter.count == 1
 
 
 # ---------------------------------------------------------------------------------------------

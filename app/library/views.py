@@ -75,7 +75,7 @@ def show(slug: str):
     resource = _resource(slug)
     shown = library.reader_revision(db, viewer, resource, working=request.args.get("version") == "working")
     library.record_view(db, viewer, resource)
-    sites_i_lead = [s for s in people.active_sites(db) if access.can(viewer, "library.adopt", s)]
+    sites_i_lead = [s for s in people.active_sites(db, among=viewer.site_ids()) if access.can(viewer, "library.adopt", s)]
     adopt_form = AdoptForm()
     adopt_form.site.choices = choices((s.id, s.name) for s in sites_i_lead)
     comment_form = CommentForm()

@@ -35,8 +35,13 @@ def _goal(measure: Measure) -> float | None:
     return measure.goal * measure.multiplier if measure.chart_type == ChartType.U else measure.goal
 
 
+#: rendered markup per chart object and viewing, least recently used first, bounded by its size: a compact
+#: small multiple is ~30 K characters (a title per point), a full chart with its data table ~90 K; the demo
+#: network's 8 measures x 70 sites in one language (small multiples, site pages, SVG files) need ~90 M.
+#: A bound by entries (1,024) was smaller than that and bench/load.py found it thrashing.
+RENDERED_MAX_CHARS = 128 * 1024 * 1024
 _RENDERED: OrderedDict = OrderedDict()
-_RENDERED_SIZE = 1024
+_RENDERED_CHARS = 0
 _LOCK = threading.Lock()
 
 
@@ -44,6 +49,7 @@ def _remembered(key: tuple, chart: Chart, make) -> Markup:
     """`make()` once per key while `chart` is the chart object cached for the measure's data version
     (chart objects are replaced when the data changes, so a page of 100 small multiples is drawn once,
     not on every request). The key names everything else the markup depends on."""
+    global _RENDERED_CHARS
     key = (id(chart), get_locale_name(), *key)
     with _LOCK:
         cached = _RENDERED.get(key)
@@ -52,9 +58,13 @@ def _remembered(key: tuple, chart: Chart, make) -> Markup:
             return cached[1]
     markup = make()
     with _LOCK:
+        replaced = _RENDERED.pop(key, None)
+        _RENDERED_CHARS -= len(replaced[1]) if replaced else 0
         _RENDERED[key] = (chart, markup)
-        while len(_RENDERED) > _RENDERED_SIZE:
-            _RENDERED.popitem(last=False)
+        _RENDERED_CHARS += len(markup)
+        while _RENDERED_CHARS > RENDERED_MAX_CHARS and len(_RENDERED) > 1:
+            _old_key, (_chart, old) = _RENDERED.popitem(last=False)
+            _RENDERED_CHARS -= len(old)
     return markup
 
 
