@@ -549,9 +549,10 @@ def check_room(db: Session, actor, session: LearningSession, room: str = MAIN_RO
     registration = registration_of(db, actor, session)
     access.require(actor, "session.join", RoomEntry(
         session, registration is not None and registration.status == RegistrationStatus.REGISTERED))
-    if restriction(db, session.id, actor.id) == "removed":
+    restricted = restriction(db, session.id, actor.id)
+    if restricted == "removed":
         raise Forbidden(N_("A facilitator removed you from this session."))
-    if write and restriction(db, session.id, actor.id) == "muted":
+    if write and restricted == "muted":
         raise Forbidden(N_("A facilitator muted you; you can still read along."))
     if room == MAIN_ROOM:
         return None

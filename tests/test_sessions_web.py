@@ -162,3 +162,20 @@ def test_getting_a_session_for_a_room_event_leaves_the_agenda_until_asked(db, wo
     assert counter.count == 3  # the session, its facilitators and their accounts (6 with the agenda)
     assert [m.title for m in found.modules] == ["Welcome", "Previsit planning"]
     assert {p.acting_role for p in found.modules[0].presenters} == {"parent", "clinician"}
+
+
+def test_may_i_speak_here_asks_the_registration_and_the_restriction_once_each(db, world, count_queries):
+    """Every chat message, question and vote asks this; it read the person's restriction twice."""
+    session = make_session(db, world)
+    register_all(db, world, session)
+    parent = world.user("parent")
+    with count_queries() as counter:
+        assert sessions.check_room(db, parent, session, write=True) is None
+    asked = [" ".join(q.split()) for q in counter.statements]
+    assert len([q for q in asked if "FROM room_restrictions" in q]) == 1
+    assert len([q for q in asked if "FROM registrations" in q]) == 1
+    sessions.restrict(db, world.user("network_leader", "network"), session, user_id=parent.id, kind="muted",
+                      client_id="mute-1")
+    with pytest.raises(Forbidden, match="muted"):
+        sessions.check_room(db, parent, session, write=True)
+    assert sessions.check_room(db, parent, session) is None  # reading along is still allowed
