@@ -628,6 +628,9 @@ def main() -> int:
             tuple(f"S{n + 1}" for n in range(args.servers)), schema.url, SECRET, app_module="bench.load_app:create()",
             worker_connections=max(1000, 4 * args.users),
             extra_env={"SOCKETIO_CHANNEL": SCHEMA, "LOGIN_RATE_LIMIT": "100000 per minute",
+                       # the pool sized to the requests in flight (docs/deploy.md): at the defaults (10 + 20)
+                       # connections past 10 were opened and closed for every request under this load
+                       "DATABASE_POOL_SIZE": "25", "DATABASE_MAX_OVERFLOW": "15",
                        # longer than the longest think time: with gunicorn's 2 s default a user who reuses
                        # its idle connection just as the server closes it gets a reset, not an answer
                        "GUNICORN_CMD_ARGS": "--keep-alive 10"})
