@@ -894,7 +894,8 @@ def adoptions_at(db: Session, site_ids: list[int]) -> list[Adoption]:
 def translations_of(db: Session, actor, resource: Resource) -> list[Resource]:
     original_id = resource.translation_of_id or resource.id
     rows = db.scalars(select(Resource).where(or_(Resource.translation_of_id == original_id, Resource.id == original_id),
-                                             Resource.id != resource.id))
+                                             Resource.id != resource.id)
+                      .options(selectinload(Resource.coauthors).lazyload("*")))  # who may view: ids, not people
     return [r for r in rows if access.can(actor, "library.view", r)]
 
 
