@@ -88,6 +88,9 @@ class Config:
     PROXY_FIX_HOPS = int(_env("PROXY_FIX_HOPS", "0"))
     #: one line per request in `text` or `json`
     LOG_FORMAT = _env("LOG_FORMAT", "text")
+    #: draw the outcome overviews' charts in the background after a process's first request
+    #: (app/outcomes/warm.py); on in production
+    WARM_CHARTS = _env("WARM_CHARTS", "0") == "1"
     #: readability panel: the highest school grade each audience's tools should read at (None: no target),
     #: and how many words make a sentence long
     READABILITY_TARGETS = {"patients": 8, "parents": 8, "teens": 7, "clinicians": None}
@@ -115,6 +118,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
     SOCKETIO_ASYNC_MODE = _env("SOCKETIO_ASYNC_MODE", "gevent")
+    WARM_CHARTS = _env("WARM_CHARTS", "1") == "1"
 
     def __init__(self) -> None:
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not _env(name)]

@@ -56,8 +56,10 @@ def create_app(config=None) -> Flask:
     _register_template_helpers(app)
 
     from app import cli, live
+    from app.outcomes import warm
     cli.init_app(app)
     live.init_app(app)
+    warm.init_app(app)
     hops = app.config["PROXY_FIX_HOPS"]
     if hops:  # outermost, so the Socket.IO middleware sees the client's address and scheme too
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)

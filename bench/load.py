@@ -631,6 +631,8 @@ def main() -> int:
                        # the pool sized to the requests in flight (docs/deploy.md): at the defaults (10 + 20)
                        # connections past 10 were opened and closed for every request under this load
                        "DATABASE_POOL_SIZE": "25", "DATABASE_MAX_OVERFLOW": "15",
+                       # as in production (ProductionConfig): charts drawn in the background after the first request
+                       "WARM_CHARTS": "1",
                        # longer than the longest think time: with gunicorn's 2 s default a user who reuses
                        # its idle connection just as the server closes it gets a reset, not an answer
                        "GUNICORN_CMD_ARGS": "--keep-alive 10"})

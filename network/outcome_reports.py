@@ -268,6 +268,14 @@ def from_site_charts(db: Session, measure: Measure, name: str, compute):
         _cached(("sites", measure.id, measure.data_version), lambda: _all_site_charts(db, measure))))
 
 
+def warm(db: Session, measure: Measure) -> tuple[Chart, dict[int, Chart]]:
+    """The network chart and every site's (site id -> Chart), computed now if not cached: for a server
+    process filling its caches before readers ask (app/outcomes/warm.py), never for a page (pages read
+    through the viewer's lens)."""
+    network = _cached(("network", measure.id, measure.data_version), lambda: _network_chart(db, measure))
+    return network, _cached(("sites", measure.id, measure.data_version), lambda: _all_site_charts(db, measure))
+
+
 def site_chart(db: Session, viewer, measure: Measure, site: Site) -> Chart | None:
     access.require(_actor(viewer), "outcomes.view")
     charts = _cached(("sites", measure.id, measure.data_version), lambda: _all_site_charts(db, measure))

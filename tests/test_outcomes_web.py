@@ -271,3 +271,45 @@ def test_rendered_charts_are_kept_up_to_a_size_not_a_count(login_as, data, monke
     assert parent.get("/outcomes/sites/own-site").status_code == 200
     assert 0 < render._RENDERED_CHARS <= everything // 2
     assert render._RENDERED_CHARS == sum(len(markup) for _chart, markup in render._RENDERED.values())
+
+
+def test_a_warmed_process_draws_no_chart_for_the_overview(app, db, world, login_as, data, monkeypatch):
+    """Found by the load test: a new server process's first readers waited while each overview's 70 small
+    multiples were drawn. Warming draws exactly what the overview shows (same cache keys)."""
+    from app import charts
+    from app.outcomes import warm
+
+    paused = []
+    assert warm.warm(app, pause=lambda: paused.append(1)) == 3  # the network chart and two sites
+    assert len(paused) == 3
+    drawn = []
+    real = charts.control_chart_svg
+    monkeypatch.setattr(charts, "control_chart_svg", lambda *a, **k: drawn.append(1) or real(*a, **k))
+    page = login_as("parent").get("/outcomes/remission").get_data(as_text=True)
+    assert "Own Site Hospital" in page and page.count('role="img"') >= 3
+    assert drawn == []
+    login_as("parent").get("/outcomes/sites/own-site")
+    assert drawn  # what warming does not draw is drawn when asked for
+
+
+def test_warming_starts_once_in_the_background_on_the_first_request(session_factory, app_config, data, monkeypatch):
+    """On in production (WARM_CHARTS); CLI commands never warm, as they make no request."""
+    from app import create_app
+    from app.outcomes import render
+
+    class Warming(app_config):
+        WARM_CHARTS = True
+
+    app = create_app(Warming)
+    app.extensions["carecommons.db"].session_factory = session_factory  # the test's database
+    assert "carecommons.warm" not in app.extensions
+    client = app.test_client()
+    monkeypatch.setattr(render, "_RENDERED", type(render._RENDERED)())
+    monkeypatch.setattr(render, "_RENDERED_CHARS", 0)
+    client.get("/healthz")
+    thread = app.extensions["carecommons.warm"]
+    thread.join(30)
+    assert not thread.is_alive()
+    client.get("/healthz")
+    assert app.extensions["carecommons.warm"] is thread  # not started again
+    assert any(key[2] == "block" for key in render._RENDERED)
