@@ -53,7 +53,6 @@ import random  # noqa: E402
 import re  # noqa: E402
 import resource  # noqa: E402
 import signal  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -112,18 +111,6 @@ _take = defaultdict(itertools.count)  # per pool: the next person to hand out
 
 def _next(pool_name: str, pool: list):
     return pool[next(_take[pool_name]) % len(pool)]
-
-
-def seed_demo(database_url: str) -> float:
-    """`flask demo seed` into the run's schema, as an operator would; returns the seconds it took."""
-    started = time.monotonic()
-    env = {k: v for k, v in os.environ.items() if k != "CARECOMMONS_ENV"}
-    env.update(live_support.server_env(database_url, SECRET))
-    done = subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "app", "demo", "seed"], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"flask demo seed failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
-    return time.monotonic() - started
 
 
 def prepare(database_url: str) -> Plan:
@@ -616,7 +603,7 @@ def main() -> int:
     servers = []
     try:
         schema.create()
-        seed_seconds = seed_demo(schema.url)
+        seed_seconds = live_support.seed_demo(schema.url, SECRET)
         global PLAN
         PLAN = prepare(schema.url)
         print(f"load: schema {SCHEMA} migrated and seeded with the demo network in {seed_seconds:.0f} s; "

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,10 +43,7 @@ def main() -> int:
     schema = live_support.Schema(SCHEMA)
     try:
         schema.create()
-        env = {k: v for k, v in os.environ.items() if k != "CARECOMMONS_ENV"}
-        env.update(live_support.server_env(schema.url, SECRET))
-        subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "app", "demo", "seed"], cwd=ROOT, env=env,
-                       check=True, capture_output=True)
+        live_support.seed_demo(schema.url, SECRET)
         os.environ.update(live_support.server_env(schema.url, SECRET))
         return measure(args.rounds)
     finally:

@@ -227,13 +227,22 @@ def _network_chart(db: Session, measure: Measure) -> Chart:
     return chart_for(measure, labels, numerators[present], denominators[present], revised=revised)
 
 
+def _network_total(db: Session, measure: Measure) -> Chart:
+    return _cached(("network", measure.id, measure.data_version), lambda: _network_chart(db, measure))
+
+
+def _every_site_chart(db: Session, measure: Measure) -> dict[int, Chart]:
+    """site id -> Chart, whoever looks: the one cache entry every site-level view reads."""
+    return _cached(("sites", measure.id, measure.data_version), lambda: _all_site_charts(db, measure))
+
+
 # ---------------------------------------------------------------------------------------------
 # What pages and exports ask for
 
 def network_chart(db: Session, viewer, measure: Measure, *, public: bool = False) -> Chart:
     """The network total as a chart; in public, months whose totals are small are hidden."""
     access.require(_actor(viewer), "outcomes.view_public" if public else "outcomes.view")
-    chart = _cached(("network", measure.id, measure.data_version), lambda: _network_chart(db, measure))
+    chart = _network_total(db, measure)
     if public:
         hidden = [hides(int(n), int(d), complement=measure.is_proportion)
                   for n, d in zip(chart.numerators, chart.denominators)]
@@ -251,7 +260,7 @@ def site_charts(db: Session, viewer, measure: Measure) -> list[SiteChart]:
     labelled through the viewer's lens; a blinded viewer gets them in code order."""
     seen = lens(db, viewer)
     access.require(seen.actor, "outcomes.view")
-    charts = _cached(("sites", measure.id, measure.data_version), lambda: _all_site_charts(db, measure))
+    charts = _every_site_chart(db, measure)
     sites = {s.id: s for s in db.scalars(select(Site).where(Site.id.in_(list(charts)), Site.is_active.is_(True)))}
     items = [SiteChart(sites[site_id], seen.label(sites[site_id]), chart, seen.ref(sites[site_id]))
              for site_id, chart in charts.items() if site_id in sites]
@@ -264,21 +273,19 @@ def from_site_charts(db: Session, measure: Measure, name: str, compute):
     """`compute(charts)` over every site's chart of a measure (site id -> Chart, whoever looks), cached
     with the charts until the measure's data changes: for what a page would otherwise recompute from
     the same charts on every request (the home page's bright spots)."""
-    return _cached((name, measure.id, measure.data_version), lambda: compute(
-        _cached(("sites", measure.id, measure.data_version), lambda: _all_site_charts(db, measure))))
+    return _cached((name, measure.id, measure.data_version), lambda: compute(_every_site_chart(db, measure)))
 
 
 def warm(db: Session, measure: Measure) -> tuple[Chart, dict[int, Chart]]:
     """The network chart and every site's (site id -> Chart), computed now if not cached: for a server
     process filling its caches before readers ask (app/outcomes/warm.py), never for a page (pages read
     through the viewer's lens)."""
-    network = _cached(("network", measure.id, measure.data_version), lambda: _network_chart(db, measure))
-    return network, _cached(("sites", measure.id, measure.data_version), lambda: _all_site_charts(db, measure))
+    return _network_total(db, measure), _every_site_chart(db, measure)
 
 
 def site_chart(db: Session, viewer, measure: Measure, site: Site) -> Chart | None:
     access.require(_actor(viewer), "outcomes.view")
-    charts = _cached(("sites", measure.id, measure.data_version), lambda: _all_site_charts(db, measure))
+    charts = _every_site_chart(db, measure)
     return charts.get(site.id)
 
 

@@ -381,6 +381,19 @@ class ServerProcess:
         self.log_path.unlink(missing_ok=True)
 
 
+def seed_demo(database_url: str, secret_key: str) -> float:
+    """`flask demo seed` into a benchmark's database, as an operator would (the 70-site demo network);
+    returns the seconds it took."""
+    started = time.monotonic()
+    env = {k: v for k, v in os.environ.items() if k != "CARECOMMONS_ENV"}
+    env.update(server_env(database_url, secret_key))
+    done = subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "app", "demo", "seed"], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"flask demo seed failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    return time.monotonic() - started
+
+
 def server_env(database_url: str, secret_key: str) -> dict[str, str]:
     """What a production-like server reads from the environment (never CARECOMMONS_ENV=production: its
     Secure cookies would not be sent back by plain-http clients)."""

@@ -103,6 +103,16 @@ def chart_block(measure: Measure, chart: Chart, label: str, *, chart_id: str = "
                                                       cycles=cycles, charts=charts)))
 
 
+def overview_network(measure: Measure, chart: Chart) -> Markup:
+    """The outcome overview's network chart with its table (what app/outcomes/warm.py draws ahead)."""
+    return chart_block(measure, chart, _("Network total"), chart_id="network-chart")
+
+
+def small_multiple(measure: Measure, chart: Chart, label: str, site) -> Markup:
+    """One site's small multiple on the outcome overview (what app/outcomes/warm.py draws ahead)."""
+    return measure_chart(measure, chart, label, compact=True, chart_id=f"m-{site.code}")
+
+
 def _measure_chart(measure: Measure, chart: Chart, label: str, *, compact: bool, chart_id: str,
                    adoptions: tuple, cycles: tuple = ()) -> Markup:
     if not chart.labels:

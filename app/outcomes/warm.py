@@ -44,8 +44,6 @@ def _warm_logged(app: Flask) -> None:
 def warm(app: Flask, *, pause=lambda: time.sleep(0)) -> int:
     """Draw the outcome overviews' charts into the caches; returns how many were drawn. `pause` runs
     between charts (under gevent, time.sleep(0) lets waiting requests go first)."""
-    from flask_babel import gettext
-
     from app.extensions import get_db
     from app.outcomes import render
     from network import outcome_reports, outcomes, people
@@ -55,13 +53,13 @@ def warm(app: Flask, *, pause=lambda: time.sleep(0)) -> int:
         db = get_db()
         for measure in outcomes.measures(db):
             network, by_site = outcome_reports.warm(db, measure)
-            if network.labels:  # as outcomes/overview.html asks for them
-                render.chart_block(measure, network, gettext("Network total"), chart_id="network-chart")
+            if network.labels:  # as outcomes/overview.html asks for them, to a viewer who sees names
+                render.overview_network(measure, network)
                 drawn += 1
             for site in people.active_sites(db, among=set(by_site)):
                 pause()
                 if by_site[site.id].labels:
-                    render.measure_chart(measure, by_site[site.id], site.name, compact=True, chart_id=f"m-{site.code}")
+                    render.small_multiple(measure, by_site[site.id], site.name, site)
                     drawn += 1
             pause()
     return drawn
