@@ -19,14 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import create_app  # noqa: E402
+from app import create_app, heap  # noqa: E402
 
 BARE_PATH = "/bench/bare"
 
 
 def create():
-    """The app as wsgi.py builds it, plus GET BARE_PATH."""
+    """The app as wsgi.py builds it (its heap frozen), plus GET BARE_PATH."""
     app = create_app()
+    heap.freeze()  # as wsgi.py does
 
     @app.get(BARE_PATH)
     def bench_bare():

@@ -293,8 +293,9 @@ def test_a_warmed_process_draws_no_chart_for_the_overview(app, db, world, login_
 
 
 def test_warming_starts_once_in_the_background_on_the_first_request(session_factory, app_config, data, monkeypatch):
-    """On in production (WARM_CHARTS); CLI commands never warm, as they make no request."""
-    from app import create_app
+    """On in production (WARM_CHARTS); CLI commands never warm, as they make no request. After warming,
+    the process freezes its heap, warmed charts included (app/heap.py)."""
+    from app import create_app, heap
     from app.outcomes import render
 
     class Warming(app_config):
@@ -306,10 +307,13 @@ def test_warming_starts_once_in_the_background_on_the_first_request(session_fact
     client = app.test_client()
     monkeypatch.setattr(render, "_RENDERED", type(render._RENDERED)())
     monkeypatch.setattr(render, "_RENDERED_CHARS", 0)
+    frozen = []
+    monkeypatch.setattr(heap, "freeze", lambda: frozen.append(len(render._RENDERED)) or 0)
     client.get("/healthz")
     thread = app.extensions["carecommons.warm"]
     thread.join(30)
     assert not thread.is_alive()
+    assert frozen and frozen[0] > 0  # once, after the charts were drawn
     client.get("/healthz")
     assert app.extensions["carecommons.warm"] is thread  # not started again
     assert any(key[2] == "block" for key in render._RENDERED)
