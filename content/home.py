@@ -48,18 +48,18 @@ def needs(db: Session, viewer) -> list[Need]:
     if unread:
         found.append(Need("unread notifications", "/notifications", unread))
     if any(viewer.has_role(r) for r in (Role.PATIENT, Role.PARENT, Role.CLINICIAN, Role.SITE_LEAD)):
-        waiting = [r for r in library.awaiting_review(db, viewer) if viewer.id not in r.coauthor_ids]
+        waiting = library.awaiting_review_by_others_count(db, viewer)
         if waiting:
-            found.append(Need("resources waiting for a review", "/library/", len(waiting)))
+            found.append(Need("resources waiting for a review", "/library/", waiting))
     due = _data_due(db, viewer)
     if due:
         found.append(Need(N_("sites with last month's figures still due (%(sites)s)", sites=", ".join(due)), "/outcomes/submit", len(due)))
     plans = _plans_to_read(db, viewer)
     if plans:
         found.append(Need("previsit plans to read before upcoming visits", plans[1], plans[0]))
-    agree = narratives.awaiting_my_agreement(db, viewer)
+    agree = narratives.awaiting_my_agreement_count(db, viewer)
     if agree:
-        found.append(Need("stories by your teen waiting for your agreement", "/stories/mine", len(agree)))
+        found.append(Need("stories by your teen waiting for your agreement", "/stories/mine", agree))
     actions = council.open_action_count(db, viewer)
     if actions:
         found.append(Need("open action items", "/actions/", actions))
@@ -72,15 +72,16 @@ def needs(db: Session, viewer) -> list[Need]:
 
 
 def _data_due(db: Session, viewer) -> list[str]:
+    sites = [site for site in (db.get(Site, site_id) for site_id in sorted(viewer.site_ids()))
+             if site is not None and access.can(viewer, "outcomes.submit", site)]
+    if not sites:  # most members submit for no site: no query
+        return []
     month = outcomes.previous_month()
     active = db.scalar(select(func.count(outcomes.Measure.id)).where(outcomes.Measure.is_active.is_(True))) or 0
     names = []
-    for site_id in sorted(viewer.site_ids()):
-        site = db.get(Site, site_id)
-        if site is None or not access.can(viewer, "outcomes.submit", site):
-            continue
+    for site in sites:
         sent = db.scalar(select(func.count(outcomes.Submission.id)).where(
-            outcomes.Submission.site_id == site_id, outcomes.Submission.month == month,
+            outcomes.Submission.site_id == site.id, outcomes.Submission.month == month,
             outcomes.Submission.is_current.is_(True))) or 0
         if sent < active:
             names.append(site.name)

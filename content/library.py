@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint, cast, event, func, or_,
                         select)
-from sqlalchemy.orm import Mapped, Session, lazyload, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, Session, joinedload, lazyload, mapped_column, relationship, selectinload
 
 from network import access, audit, notifications, usage
 from network.db import Base, utcnow
@@ -122,7 +122,9 @@ class Revision(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    author: Mapped[User | None] = relationship(lazy="selectin")
+    #: loaded when asked for: most revisions read (the one shown, a translation's original) show no author;
+    #: the lists that do (history) load their authors in one query
+    author: Mapped[User | None] = relationship()
 
 
 class CoAuthor(Base):
@@ -288,8 +290,9 @@ def get(db: Session, actor, resource_id: int) -> Resource:
 
 
 def by_slug(db: Session, actor, slug: str) -> Resource:
-    resource = db.scalar(select(Resource).where(Resource.slug == slug).options(  # the page shows co-authors' roles
-        selectinload(Resource.coauthors).selectinload(CoAuthor.user).selectinload(User.memberships)))
+    # the page shows co-authors' roles: resource, co-authors, their accounts and roles in one joined query
+    resource = db.scalars(select(Resource).where(Resource.slug == slug).options(
+        joinedload(Resource.coauthors).joinedload(CoAuthor.user).joinedload(User.memberships))).unique().one_or_none()
     if resource is None:
         raise NotFound(N_("No such resource."))
     access.require(actor, "library.view", resource)
@@ -321,7 +324,7 @@ def history(db: Session, actor, resource: Resource, *, page: int = 1, per_page: 
     total = db.scalar(select(func.count(Revision.id)).where(Revision.resource_id == resource.id)) or 0
     page = max(1, page)
     rows = db.scalars(select(Revision).where(Revision.resource_id == resource.id).order_by(Revision.number.desc())
-                      .offset((page - 1) * per_page).limit(per_page))
+                      .options(selectinload(Revision.author)).offset((page - 1) * per_page).limit(per_page))
     return list(rows), total
 
 
@@ -895,7 +898,7 @@ def translations_of(db: Session, actor, resource: Resource) -> list[Resource]:
     original_id = resource.translation_of_id or resource.id
     rows = db.scalars(select(Resource).where(or_(Resource.translation_of_id == original_id, Resource.id == original_id),
                                              Resource.id != resource.id)
-                      .options(selectinload(Resource.coauthors).lazyload("*")))  # who may view: ids, not people
+                      .options(lazyload("*")))  # co-authors are asked for only for a draft (who may view it)
     return [r for r in rows if access.can(actor, "library.view", r)]
 
 
@@ -982,6 +985,13 @@ def awaiting_review(db: Session, actor) -> list[Resource]:
     return list(db.scalars(select(Resource).where(Resource.status == Status.IN_REVIEW)
                            .options(lazyload("*"), selectinload(Resource.coauthors).lazyload("*"))  # ids, not people
                            .order_by(Resource.updated_at.desc()).limit(100)))
+
+
+def awaiting_review_by_others_count(db: Session, actor) -> int:
+    """How many resources in review the actor is not a co-author of, in one query (the home page's count)."""
+    access.require(actor, "library.browse")
+    own = select(CoAuthor.id).where(CoAuthor.resource_id == Resource.id, CoAuthor.user_id == actor.id).exists()
+    return db.scalar(select(func.count(Resource.id)).where(Resource.status == Status.IN_REVIEW, ~own)) or 0
 
 
 def record_view(db: Session, actor, resource: Resource, kind: str = "view") -> None:

@@ -349,9 +349,20 @@ def parent_agree(db: Session, actor, story_id: int) -> Story:
 def awaiting_my_agreement(db: Session, actor) -> list[Story]:
     if not access.signed_in(actor):
         return []
+    return list(db.scalars(select(Story).where(*_awaiting_agreement_of(actor))))
+
+
+def awaiting_my_agreement_count(db: Session, actor) -> int:
+    """How many stories awaiting_my_agreement lists, in one query (the home page shows only the number)."""
+    if not access.signed_in(actor):
+        return 0
+    return db.scalar(select(func.count(Story.id)).where(*_awaiting_agreement_of(actor))) or 0
+
+
+def _awaiting_agreement_of(actor) -> tuple:
+    """Stories by the parent's own children that wait for the parent's agreement."""
     children = select(CareLink.patient_id).where(CareLink.parent_id == actor.id)
-    return list(db.scalars(select(Story).where(Story.status == StoryStatus.AWAITING_PARENT.value,
-                                               Story.author_id.in_(children))))
+    return Story.status == StoryStatus.AWAITING_PARENT.value, Story.author_id.in_(children)
 
 
 def edit(db: Session, actor, story_id: int, *, title: str, body: str, tags: list[str]) -> Story:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint, event, func, inspect, or_, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from content import diff, library
 from content.library import LANGUAGES, CoAuthor, Resource, Revision, StaleEdit, Status, Suggestion
@@ -544,7 +544,7 @@ def history(db: Session, actor, adaptation_id: int) -> list[Revision]:
     """The adaptation's own revisions, newest first."""
     adaptation = get_adaptation(db, actor, adaptation_id)
     return list(db.scalars(select(Revision).where(Revision.resource_id == adaptation.resource_id)
-                           .order_by(Revision.number.desc())))
+                           .options(selectinload(Revision.author)).order_by(Revision.number.desc())))
 
 
 def adaptation_revision(db: Session, actor, adaptation_id: int, number: int) -> tuple[Revision, Revision | None]:

@@ -32,6 +32,11 @@ def test_what_needs_me_by_role(db, world, login_as):
     clinician_home = login_as("clinician").get("/").get_data(as_text=True)
     assert "resources waiting for a review" in clinician_home
     assert "resources waiting for a review" not in login_as("moderator").get("/").get_data(as_text=True)
+    assert "resources waiting for a review" not in login_as("parent").get("/").get_data(as_text=True)  # their own
+    assert "waiting for your agreement" not in login_as("parent").get("/").get_data(as_text=True)
+    narratives.tell(db, world.user("patient"), title="Mine", body="B", tags=[], visibility="network",
+                    byline_choice="first")
+    assert "stories by your teen waiting for your agreement" in login_as("parent").get("/").get_data(as_text=True)
     narratives.tell(db, world.user("parent"), title="T", body="B", tags=[], visibility="network", byline_choice="first")
     assert "items in the moderation queue" in login_as("moderator").get("/").get_data(as_text=True)
 

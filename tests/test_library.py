@@ -285,6 +285,32 @@ def test_views_are_recorded_by_role(db, world):
     assert (event.kind, event.actor_role, event.object_id) == ("view", "parent", resource.id)
 
 
+def test_a_resource_by_its_slug_comes_with_its_coauthors_and_their_roles_in_one_query(db, world, count_queries):
+    """Found by the load test: the resource page read the resource, its co-authors, their accounts and their
+    roles in four queries; and every revision read brought its author's account, shown or not."""
+    resource = make_resource(db, world.user("parent"))
+    library.add_coauthor(db, world.user("parent"), resource.id, world.user("clinician").email)
+    publish(db, world, resource)
+    db.expunge_all()
+    with count_queries() as counter:
+        found = library.by_slug(db, world.user("parent"), resource.slug)
+        roles = {c.user.email: [m.role for m in c.user.memberships] for c in found.coauthors}
+    assert counter.count == 1
+    assert roles == {world.user("parent").email: ["parent"], world.user("clinician").email: ["clinician"]}
+    with count_queries() as counter:
+        shown = library.reader_revision(db, world.user("parent"), found)
+    assert counter.count == 1 and shown.id == found.published_revision_id
+    assert shown.author.id == world.user("parent").id  # still there when asked
+
+
+def test_resources_waiting_for_a_review_by_others_are_counted_without_ones_own(db, world):
+    resource = make_resource(db, world.user("parent"))
+    library.submit_for_review(db, world.user("parent"), resource.id)
+    assert library.awaiting_review_by_others_count(db, world.user("clinician")) == 1
+    assert library.awaiting_review_by_others_count(db, world.user("parent")) == 0  # a co-author of it
+    assert [r.id for r in library.awaiting_review(db, world.user("parent"))] == [resource.id]
+
+
 def test_reading_lists_load_titles_not_people(db, world, count_queries):
     """Found by the load test: the library list and the home page loaded every co-author's and author's
     account (and roles) to show titles."""

@@ -113,6 +113,8 @@ def test_teen_story_waits_for_a_linked_parent(db, world):
     with pytest.raises(NotFound):
         narratives.parent_agree(db, world.user("parent", "other"), story.id)
     assert narratives.awaiting_my_agreement(db, world.user("parent")) == [story]
+    assert narratives.awaiting_my_agreement_count(db, world.user("parent")) == 1
+    assert narratives.awaiting_my_agreement_count(db, world.user("parent", "other")) == 0
     narratives.parent_agree(db, world.user("parent"), story.id)
     assert story.status == "pending"
 
