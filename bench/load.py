@@ -18,6 +18,9 @@ The mix (Locust user classes; weights of the `--users`; every user waits 1-5 s b
   live      3  registers for the live session (web), opens its room page, connects a python-socketio
                client (websocket, gevent) with its sign-in cookie, joins, chats; fan-out latency is
                measured on every chat message a participant receives
+The members start once every server has logged that its chart caches are warm (WARM_CHARTS, begun by
+the first /healthz; the time it took is printed), as a process is taken into the proxy's rotation
+(docs/deploy.md).
 Everyone signs in through the sign-in form as a demo member (password `carecommons-demo`) who needs no
 second step and has accepted the current terms (chosen with network.twostep and network.consent), so
 every page is a real 200. Pages are fetched without following redirects: a page that answers anything
@@ -483,6 +486,20 @@ class BareHammer(Member):
         self.page(BARE_PATH, "throughput: bare route", contains="ok")
 
 
+def wait_warm(servers, timeout: float = 180.0) -> float:
+    """Wait until every server has logged that its chart caches are warm (WARM_CHARTS: the warm-up began
+    with the first /healthz); returns the seconds waited. The run measures members on warm servers; how
+    long warming takes is printed."""
+    started = time.monotonic()
+    waiting = list(servers)
+    while waiting:
+        waiting = [s for s in waiting if "chart caches warm" not in s.log_path.read_text(errors="replace")]
+        if waiting and time.monotonic() - started > timeout:
+            raise RuntimeError(f"chart caches not warm after {timeout:.0f} s on {', '.join(s.name for s in waiting)}")
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
 def _status(response) -> str:
     """The status and where it redirects, or (status 0) the exception that stood in for an answer."""
     if response.status_code == 0:
@@ -624,9 +641,12 @@ def main() -> int:
                        # its idle connection just as the server closes it gets a reset, not an answer
                        "GUNICORN_CMD_ARGS": "--keep-alive 10"})
         PLAN.urls = [s.url for s in servers]
+        warm_seconds = wait_warm(servers)
         print(f"load: {args.servers} server(s) (gunicorn -k gevent -w 1 'bench.load_app:create()') on "
               f"{', '.join(PLAN.urls)}; machine {100 * background:.0f}% busy before the run ({os.cpu_count()} cores); "
               f"file descriptors {fds}", flush=True)
+        print(f"load: chart caches warm on every server {warm_seconds:.0f} s after it answered /healthz "
+              f"(as a process joins the proxy's rotation once warm: docs/deploy.md)", flush=True)
         print(f"load: mix of {args.users} users for {args.minutes:g} min (think time 1-5 s), spawning "
               f"{args.spawn_rate:g}/s ...", flush=True)
         meter = Meter({s.name: s.worker_pid for s in servers})
