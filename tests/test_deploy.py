@@ -178,3 +178,53 @@ def test_freezing_keeps_objects_alive_and_out_of_the_collectors_walks():
         assert any(o is made_after for o in gc.get_objects())  # what comes later is collected as before
     finally:
         gc.unfreeze()  # the test process goes on as before
+
+
+@pytest.fixture(scope="module")
+def postgres_schema():
+    """A migrated schema of this run's own in 127.0.0.1:5432/test; skipped when PostgreSQL is down
+    (a failure under CI=true)."""
+    import os
+
+    from tests import live_support
+    from tests.conftest import IN_CI, _postgres_reachable
+
+    problem = _postgres_reachable()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is not reachable: {problem} (CI=true: a missing service is a failure)",
+                        pytrace=False)
+        pytest.skip(f"PostgreSQL is not reachable: {problem}")
+    schema = live_support.Schema(f"deploy_test_{os.getpid()}").create()
+    try:
+        yield schema
+    finally:
+        schema.drop()
+
+
+def test_on_postgresql_reading_requests_run_without_a_transaction_and_writing_ones_in_one(postgres_schema):
+    """A page that only reads sends its queries alone: no BEGIN and ROLLBACK around them (two round trips
+    of ~10 a page, found by the load test). A form post still runs in one transaction."""
+    from sqlalchemy import text
+
+    from app import create_app
+    from app.extensions import get_db
+
+    class OnPostgres(config_module.TestConfig):
+        DATABASE_URL = postgres_schema.url
+
+    app = create_app(OnPostgres)
+    seen = {}
+
+    @app.route("/probe", methods=["GET", "POST"])
+    def probe():
+        db = get_db()
+        db.execute(text("SELECT 1"))
+        seen[request.method] = db.connection().connection.driver_connection.info.transaction_status.name
+        return "ok"
+
+    client = app.test_client()
+    assert client.get("/probe").status_code == 200 and client.post("/probe").status_code == 200
+    assert seen == {"GET": "IDLE", "POST": "INTRANS"}
+    assert client.get("/probe").status_code == 200 and seen["GET"] == "IDLE"  # the pooled connection, reset
+    app.extensions["carecommons.db"].engine.dispose()

@@ -6,11 +6,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from app.extensions import _request_writes
+from app.extensions import _request_reads, _request_writes
 from network.db import make_engine
 
 pytestmark = pytest.mark.pure  # its own SQLite files; nothing to repeat on PostgreSQL
@@ -76,3 +76,14 @@ def test_which_requests_begin_with_the_write_lock(method, writes):
     with flask_app.test_request_context("/", method=method):
         assert _request_writes() is writes
     assert _request_writes() is False  # a CLI command or job: SQLite's ordinary BEGIN
+
+
+@pytest.mark.parametrize("method, reads", [("GET", True), ("HEAD", True), ("OPTIONS", True), ("POST", False),
+                                           ("PUT", False), ("PATCH", False), ("DELETE", False)])
+def test_which_requests_only_read_and_so_run_in_autocommit_on_postgresql(method, reads):
+    flask_app = Flask(__name__)
+    with flask_app.test_request_context("/", method=method):
+        assert _request_reads() is reads
+        request.sid = "a-socket"  # a live-room event, delivered on the handshake's GET: one transaction
+        assert _request_reads() is False
+    assert _request_reads() is False  # a CLI command or job
