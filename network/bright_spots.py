@@ -78,14 +78,17 @@ def find(db: Session, viewer, *, limit: int | None = None) -> list[Spot]:
         return []
     sites = {s.id: s for s in db.scalars(select(Site).where(Site.id.in_(wanted), Site.is_active.is_(True)))}
     stored = {(b.site_id, b.measure_id): b for b in db.scalars(select(BrightSpot).where(BrightSpot.site_id.in_(wanted)))}
-    spots = []
-    for measure, ids in bright:
-        for site in (sites[i] for i in sorted(ids) if i in sites):
-            row = stored.get((site.id, measure.id))
-            label = seen.label(site)
-            spots.append(Spot(site, measure, label, _sentence(label, measure), bool(row and row.featured), seen.ref(site)))
-    spots.sort(key=lambda s: (not s.featured, seen.order(s.site) if seen.blinded else s.label, s.measure.position))
-    return spots[:limit] if limit else spots
+
+    def featured(measure, site) -> bool:
+        row = stored.get((site.id, measure.id))
+        return bool(row and row.featured)
+
+    found = [(measure, sites[i]) for measure, ids in bright for i in sorted(ids) if i in sites]
+    found.sort(key=lambda pair: (not featured(*pair), seen.order(pair[1]) if seen.blinded else seen.label(pair[1]),
+                                 pair[0].position))
+    # the sentences only for the spots shown (the home page shows 4 of some 300 in the demo network)
+    return [Spot(site, measure, seen.label(site), _sentence(seen.label(site), measure), featured(measure, site),
+                 seen.ref(site)) for measure, site in (found[:limit] if limit else found)]
 
 
 def invite(db: Session, viewer) -> int:

@@ -165,6 +165,24 @@ def test_bright_spots_read_only_the_bright_sites_and_leave_out_closed_ones(db, w
     assert bright_spots.find(db, world.user("parent")) == []
 
 
+def test_the_home_pages_few_bright_spots_are_the_first_of_all_and_only_they_are_worded(db, world, monkeypatch):
+    """Found by the load test: the home page worded every bright spot of the network (some 300 in the demo
+    network: a quarter of the page's time) to show four."""
+    for key in ("remission", "visits", "growth"):
+        measure = add_measure(db, key)
+        for site in (world.own, world.other):
+            add_figures(db, site, measure, [(m, 50 if i < 20 else 80, 100) for i, m in enumerate(months(2023, 30))])
+    everyone = bright_spots.find(db, world.user("parent"))
+    assert len(everyone) == 6
+    worded = []
+    real = bright_spots._sentence
+    monkeypatch.setattr(bright_spots, "_sentence", lambda label, measure: worded.append(label) or real(label, measure))
+    first = bright_spots.find(db, world.user("parent"), limit=4)
+    assert [(s.site.id, s.measure.id, s.sentence) for s in first] == [
+        (s.site.id, s.measure.id, s.sentence) for s in everyone[:4]]
+    assert len(worded) == 4
+
+
 def test_language_choice_changes_the_interface(db, world, login_as, client):
     response = client.post("/language", data={"language": "es", "next": "/login"})
     assert response.status_code == 302 and response.headers["Location"] == "/login"
