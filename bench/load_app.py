@@ -25,9 +25,9 @@ BARE_PATH = "/bench/bare"
 
 
 def create():
-    """The app as wsgi.py builds it (its heap frozen), plus GET BARE_PATH."""
+    """The app as wsgi.py builds it (its heap settled), plus GET BARE_PATH."""
     app = create_app()
-    heap.freeze()  # as wsgi.py does
+    heap.settle()  # as wsgi.py does
 
     @app.get(BARE_PATH)
     def bench_bare():

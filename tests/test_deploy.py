@@ -142,7 +142,7 @@ def test_forwarded_headers_are_trusted_only_behind_the_configured_proxies(sessio
 
 
 def test_the_served_process_freezes_what_building_the_app_made(tmp_path):
-    """wsgi.py (what gunicorn imports) freezes the heap after building the app (app/heap.py): the
+    """wsgi.py (what gunicorn imports) settles the heap after building the app (app/heap.py): the
     collector's full passes then walk what requests make, not the ~200,000 objects of the modules, nor
     the ~265,000 of the pronouncing dictionary the first English readability panel used to load."""
     import os
@@ -150,27 +150,32 @@ def test_the_served_process_freezes_what_building_the_app_made(tmp_path):
     import sys
     from pathlib import Path
 
+    from app import heap
+
     code = ("import gc, wsgi; from content import readability; "
             "readability.analyse('We read it twice. Then we talked about it.', language='en'); gc.collect(); "
-            "print(gc.get_freeze_count(), len(gc.get_objects()))")
+            "print(gc.get_threshold()[0], gc.get_freeze_count(), len(gc.get_objects()))")
     env = {**{k: v for k, v in os.environ.items() if k != "CARECOMMONS_ENV"},
            "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}"}
     done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent, env=env,
                           capture_output=True, text=True, timeout=120, check=True)
-    frozen, walked = (int(n) for n in done.stdout.split()[-2:])
+    young, frozen, walked = (int(n) for n in done.stdout.split()[-3:])
+    assert young == heap.YOUNG > 700  # Python's default young threshold: raised
     assert frozen > 100_000
     assert walked < frozen / 10
 
 
-def test_freezing_keeps_objects_alive_and_out_of_the_collectors_walks():
+def test_settling_keeps_objects_alive_and_out_of_the_collectors_walks():
     import gc
 
     from app import heap
 
     kept = {"a": [1, 2]}
+    threshold = gc.get_threshold()
     try:
-        frozen = heap.freeze()
+        frozen = heap.settle()
         assert frozen == gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (heap.YOUNG, *threshold[1:])
         assert not any(o is kept for o in gc.get_objects())  # frozen: not walked by a collection
         gc.collect()
         assert kept == {"a": [1, 2]}
@@ -178,6 +183,7 @@ def test_freezing_keeps_objects_alive_and_out_of_the_collectors_walks():
         assert any(o is made_after for o in gc.get_objects())  # what comes later is collected as before
     finally:
         gc.unfreeze()  # the test process goes on as before
+        gc.set_threshold(*threshold)
 
 
 @pytest.fixture(scope="module")

@@ -294,7 +294,7 @@ def test_a_warmed_process_draws_no_chart_for_the_overview(app, db, world, login_
 
 def test_warming_starts_once_in_the_background_on_the_first_request(session_factory, app_config, data, monkeypatch):
     """On in production (WARM_CHARTS); CLI commands never warm, as they make no request. After warming,
-    the process freezes its heap, warmed charts included (app/heap.py)."""
+    the process settles its heap, warmed charts included (app/heap.py)."""
     from app import create_app, heap
     from app.outcomes import render
 
@@ -308,7 +308,7 @@ def test_warming_starts_once_in_the_background_on_the_first_request(session_fact
     monkeypatch.setattr(render, "_RENDERED", type(render._RENDERED)())
     monkeypatch.setattr(render, "_RENDERED_CHARS", 0)
     frozen = []
-    monkeypatch.setattr(heap, "freeze", lambda: frozen.append(len(render._RENDERED)) or 0)
+    monkeypatch.setattr(heap, "settle", lambda: frozen.append(len(render._RENDERED)) or 0)
     client.get("/healthz")
     thread = app.extensions["carecommons.warm"]
     thread.join(30)

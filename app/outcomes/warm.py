@@ -5,7 +5,7 @@ multiples were drawn (~10 ms each), and the load test (bench/load.py) saw its fi
 seconds. On its first request a serving process starts one background thread (a greenlet under
 gevent, yielding between charts so requests go on) that computes every active measure's charts and
 draws what the overview shows a member who sees site names, in the default language: the network chart
-with its data table and every site's small multiple. Then it freezes the heap (app/heap.py), warmed
+with its data table and every site's small multiple. Then it settles the heap (app/heap.py), warmed
 caches included. CLI commands never warm (no request).
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _warm_logged(app: Flask) -> None:
         return
     from app import heap
 
-    frozen = heap.freeze()  # the warmed charts live as long as the process: out of the collector's walks
+    frozen = heap.settle()  # the warmed charts live as long as the process: out of the collector's walks
     log.info("chart caches warm: %s charts drawn in %.1f s; %s objects frozen", drawn, time.monotonic() - started,
              frozen)
 
