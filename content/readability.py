@@ -18,6 +18,7 @@ No Flask here (`content` is framework-free): the web layer passes targets and th
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Protocol
@@ -59,6 +60,12 @@ def preload() -> None:
 class Term(Protocol):
     """A glossary entry as the analysis needs it (content.stewardship.GlossaryTerm fits)."""
 
+    term: str
+    plain: str
+
+
+@dataclass(frozen=True)
+class _Term:
     term: str
     plain: str
 
@@ -216,7 +223,25 @@ def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def analyse(markdown_text: str, *, language: str = "en", audiences: Iterable[str] = (),
             glossary: Iterable[Term] = (), targets: Mapping[str, int | None] = DEFAULT_TARGETS,
             long_sentence_words: int = DEFAULT_LONG_SENTENCE_WORDS) -> Analysis:
-    """Grade, long sentences and glossary words of a Markdown text, against its audience's target."""
+    """Grade, long sentences and glossary words of a Markdown text, against its audience's target.
+
+    The last ANALYSES_KEPT analyses are kept: a resource in review shows the same panel to every reader
+    (~14 ms of textstat and glossary matching each time, found by bench/load.py). The Analysis returned
+    may be shared between callers: read it, do not change it."""
+    return _analysed(markdown_text, language, tuple(sorted(audiences)),
+                     tuple((t.term, t.plain) for t in glossary), tuple(sorted(targets.items())),
+                     long_sentence_words)
+
+
+#: how many analyses are kept (per process; keyed by the text and everything else it depends on)
+ANALYSES_KEPT = 128
+
+
+@functools.lru_cache(maxsize=ANALYSES_KEPT)
+def _analysed(markdown_text: str, language: str, audiences: tuple[str, ...], glossary: tuple[tuple[str, str], ...],
+              targets: tuple[tuple[str, int | None], ...], long_sentence_words: int) -> Analysis:
+    glossary = [_Term(term, plain) for term, plain in glossary]
+    targets = dict(targets)
     sentences = sentences_of(markdown_text)
     counts = [word_count(s) for s in sentences]
     words = sum(counts)

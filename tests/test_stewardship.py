@@ -567,3 +567,24 @@ def test_textstat_is_the_pinned_version():
     import textstat
 
     assert textstat.__version__ == (0, 7, 8)
+
+
+def test_the_same_text_is_analysed_once_and_again_when_anything_it_depends_on_changes(monkeypatch):
+    """Found by the load test: every reader of a resource in review waited ~14 ms for the same panel."""
+    from content import readability
+
+    graded = []
+    real = readability._grade
+    monkeypatch.setattr(readability, "_grade", lambda language, text: graded.append(text) or real(language, text))
+    readability._analysed.cache_clear()
+    text = "We give the medicine with breakfast. Exacerbations can happen at any time of the year."
+    term = readability._Term("exacerbations", "flare-ups")
+    first = readability.analyse(text, language="en", audiences=["parents"], glossary=[term])
+    again = readability.analyse(text, language="en", audiences=["parents"], glossary=[term])
+    assert again == first and len(graded) == 1
+    assert [h.plain for h in first.glossary_hits] == ["flare-ups"]
+    other = readability.analyse(text, language="en", audiences=["parents"], glossary=[])
+    assert other.glossary_hits == [] and len(graded) == 2  # another glossary: analysed again
+    readability.analyse(text, language="en", audiences=["clinicians"], glossary=[term])
+    readability.analyse(text + " Call us.", language="en", audiences=["parents"], glossary=[term])
+    assert len(graded) == 4
