@@ -34,7 +34,8 @@ class Database:
         #: wait behind every other request in the process under gevent). Nothing is lost by it: PostgreSQL's
         #: READ COMMITTED gives every statement its own snapshot anyway, and what a reading request writes
         #: stands alone, one statement each (a view counted, a device's last activity, an audit line).
-        self.autocommit = None if url.startswith("sqlite") else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.autocommit = (None if url.startswith("sqlite")
+                           else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
 
     def new_session(self, *, reading: bool) -> Session:
         """A request's session: autocommit for a reading request on PostgreSQL, else a transaction. A factory

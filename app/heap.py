@@ -10,8 +10,8 @@ every ~5 s, taking 300-500 ms of wall time each.
 `settle()` loads that dictionary, then freezes every object alive: frozen objects are still freed when
 nothing refers to them, but no collection walks them again. It also raises the young generation's
 threshold from Python's 700 to YOUNG: a page in flight under gevent keeps its objects for tens of
-milliseconds, and with 700 the collector ran ~45 times a second, promoting those objects to the older
-generations that full collections walk. In a 2-minute load-test run this took the collector from ~6,000
+milliseconds, and with 700 the collector ran ~40 times a second, promoting those objects to the older
+generations that full collections walk. In a 2-minute load-test run this took the collector from ~7,000
 runs and ~10 s of each server's time to ~180 runs and ~2 s.
 
 Called where a process is about to serve (wsgi.py, after building the app) and after warming the chart
