@@ -65,17 +65,26 @@ class Database:
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def _http_method() -> str | None:
+    """The method of the current HTTP request; None for a live-room event (it arrives on the handshake's
+    GET), a CLI command or a job."""
+    if not has_request_context() or getattr(request, "sid", None) is not None:
+        return None
+    return request.method
+
+
 def _request_writes() -> bool:
     """Whether the current HTTP request may write (SQLite then begins its transactions with the write lock).
 
-    Live-room events arrive on the handshake's GET and are left as readers: they write single rows."""
-    return has_request_context() and getattr(request, "sid", None) is None and request.method not in READING_METHODS
+    Live-room events are left as readers here: they write single rows."""
+    method = _http_method()
+    return method is not None and method not in READING_METHODS
 
 
 def _request_reads() -> bool:
-    """Whether the current HTTP request only reads (GET, HEAD, OPTIONS). Live-room events (on the
-    handshake's GET) are not: they number and store messages in one transaction."""
-    return has_request_context() and getattr(request, "sid", None) is None and request.method in READING_METHODS
+    """Whether the current HTTP request only reads (GET, HEAD, OPTIONS). Live-room events are not: they
+    number and store messages in one transaction."""
+    return _http_method() in READING_METHODS
 
 
 def database() -> Database:

@@ -86,9 +86,11 @@ def find(db: Session, viewer, *, limit: int | None = None) -> list[Spot]:
     found = [(measure, sites[i]) for measure, ids in bright for i in sorted(ids) if i in sites]
     found.sort(key=lambda pair: (not featured(*pair), seen.order(pair[1]) if seen.blinded else seen.label(pair[1]),
                                  pair[0].position))
-    # the sentences only for the spots shown (the home page shows 4 of some 300 in the demo network)
-    return [Spot(site, measure, seen.label(site), _sentence(seen.label(site), measure), featured(measure, site),
-                 seen.ref(site)) for measure, site in (found[:limit] if limit else found)]
+    spots = []
+    for measure, site in found[:limit] if limit else found:  # worded only if shown: the home page shows 4 of ~300
+        label = seen.label(site)
+        spots.append(Spot(site, measure, label, _sentence(label, measure), featured(measure, site), seen.ref(site)))
+    return spots
 
 
 def invite(db: Session, viewer) -> int:

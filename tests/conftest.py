@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -71,16 +72,20 @@ def _postgres_reachable() -> str | None:
             return str(exc).strip().splitlines()[0]
 
 
+def missing_service(message: str) -> NoReturn:
+    """A service a test needs does not answer: a failure under CI=true, a skip outside CI."""
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: a missing service is a failure)", pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def database_url(request) -> str:
     if request.config.getoption("--database") == "sqlite":
         return "sqlite://"
     problem = _postgres_reachable()
     if problem:
-        message = f"PostgreSQL at 127.0.0.1:5432 is not reachable: {problem}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: a missing service is a failure)", pytrace=False)
-        pytest.skip(message)  # PostgreSQL unreachable outside CI
+        missing_service(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {problem}")
     return POSTGRES_URL
 
 
@@ -296,8 +301,6 @@ def redis_client():
     try:
         client.ping()
     except redis.RedisError as exc:
-        if IN_CI:
-            pytest.fail(f"Redis ({REDIS_URL}) is not reachable: {exc}", pytrace=False)
-        pytest.skip(f"needs Redis at {REDIS_URL}: {exc}")  # Redis unreachable outside CI
+        missing_service(f"Redis at {REDIS_URL} is not reachable: {exc}")
     yield client
     client.close()

@@ -193,14 +193,11 @@ def postgres_schema():
     import os
 
     from tests import live_support
-    from tests.conftest import IN_CI, _postgres_reachable
+    from tests.conftest import _postgres_reachable, missing_service
 
     problem = _postgres_reachable()
     if problem:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is not reachable: {problem} (CI=true: a missing service is a failure)",
-                        pytrace=False)
-        pytest.skip(f"PostgreSQL is not reachable: {problem}")
+        missing_service(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {problem}")
     schema = live_support.Schema(f"deploy_test_{os.getpid()}").create()
     try:
         yield schema

@@ -71,19 +71,14 @@ def test_a_writing_request_takes_the_write_lock_at_begin_and_both_saves_land(tmp
 
 @pytest.mark.parametrize("method, writes", [("GET", False), ("HEAD", False), ("OPTIONS", False), ("POST", True),
                                             ("PUT", True), ("PATCH", True), ("DELETE", True)])
-def test_which_requests_begin_with_the_write_lock(method, writes):
+def test_which_requests_write_and_which_only_read(method, writes):
+    """A writing request begins on SQLite with the write lock; one that only reads runs in autocommit on
+    PostgreSQL."""
     flask_app = Flask(__name__)
     with flask_app.test_request_context("/", method=method):
         assert _request_writes() is writes
-    assert _request_writes() is False  # a CLI command or job: SQLite's ordinary BEGIN
-
-
-@pytest.mark.parametrize("method, reads", [("GET", True), ("HEAD", True), ("OPTIONS", True), ("POST", False),
-                                           ("PUT", False), ("PATCH", False), ("DELETE", False)])
-def test_which_requests_only_read_and_so_run_in_autocommit_on_postgresql(method, reads):
-    flask_app = Flask(__name__)
-    with flask_app.test_request_context("/", method=method):
-        assert _request_reads() is reads
+        assert _request_reads() is (not writes)
         request.sid = "a-socket"  # a live-room event, delivered on the handshake's GET: one transaction
         assert _request_reads() is False
-    assert _request_reads() is False  # a CLI command or job
+    assert _request_writes() is False  # a CLI command or job: SQLite's ordinary BEGIN
+    assert _request_reads() is False
