@@ -457,11 +457,19 @@ def _render_document(text: str, toc: bool, prefix: str) -> str:
     return _insert_checkboxes(_sanitise(body, prefix))
 
 
+#: chat lines remembered per process: a participant who joins or comes back is sent up to 500 of the
+#: room's events, each a line to render (~0.15 ms: three quarters of a 500-event join's CPU, and the
+#: process serves no one else meanwhile; found by bench/load.py). At most ~2,048 x 2,000 characters.
+INLINE_CACHE_SIZE = 2048
+
+
+@functools.lru_cache(maxsize=INLINE_CACHE_SIZE)
 def render_inline(text: str) -> str:
     """Render one line (chat message) without ``<p>``, headings, lists, tables or images.
 
     Images become their alt text; blank-line-separated paragraphs are joined
-    with ``<br>`` so the result can sit inside a ``<span>``.
+    with ``<br>`` so the result can sit inside a ``<span>``. The output depends
+    on nothing but the text, so the last ``INLINE_CACHE_SIZE`` lines are kept.
     """
     html_out = _convert(_RENDERERS.inline, text, None)
     return _sanitise(html_out, None)

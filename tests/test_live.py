@@ -76,6 +76,28 @@ def test_reconnect_replays_what_was_missed_in_order(app, db, world, login_as, ro
     assert seqs == sorted(seqs) and seqs[0] == last + 1
 
 
+def test_joining_sends_the_rooms_lines_without_rendering_them_again(app, db, world, login_as, room, monkeypatch):
+    """Found by the load test: each join rendered up to 500 chat lines again (three quarters of its CPU,
+    while the process served no one else). A line is rendered once, when it is first sent."""
+    from content import markdown
+
+    markdown.render_inline.cache_clear()
+    parent = live_client(app, login_as, "parent")
+    join(parent, room)
+    for i in range(3):
+        parent.emit("chat", {"session_id": room.id, "client_id": f"r{i}", "body": f"line **{i}**"}, namespace=NS,
+                    callback=True)
+    converted = []
+    real = markdown._convert
+    monkeypatch.setattr(markdown, "_convert", lambda md, text, prefix: converted.append(text) or real(md, text, prefix))
+    first = join(live_client(app, login_as, "clinician"), room)
+    again = join(live_client(app, login_as, "patient", "other"), room)
+    lines = [e["html"] for e in first["events"] if e["kind"] == "chat"]
+    assert lines == [f"line <strong>{i}</strong>" for i in range(3)]
+    assert [e["html"] for e in again["events"] if e["kind"] == "chat"] == lines
+    assert converted == []
+
+
 def test_questions_anonymous_upvotes_and_answers(app, db, world, login_as, room):
     parent, clinician, leader = (live_client(app, login_as, r) for r in ("parent", "clinician", "network_leader"))
     for client in (parent, clinician, leader):

@@ -292,6 +292,22 @@ def test_a_warmed_process_draws_no_chart_for_the_overview(app, db, world, login_
     assert drawn  # what warming does not draw is drawn when asked for
 
 
+def test_a_warmed_process_compiles_no_template_for_a_page(app, db, world, login_as, data, monkeypatch):
+    """Found by the load test: each new process compiled each template on its first use, in its first
+    readers' time. Warming compiles them all, pausing between them."""
+    from app.outcomes import warm
+
+    paused = []
+    assert warm.compile_templates(app, pause=lambda: paused.append(1)) == len(paused) > 100
+    compiled = []
+    real = app.jinja_env.compile
+    monkeypatch.setattr(app.jinja_env, "compile", lambda *a, **k: compiled.append(a) or real(*a, **k))
+    parent = login_as("parent")
+    for path in ("/", "/outcomes/remission", "/library/", "/stories/", "/outcomes/sites/own-site"):
+        assert parent.get(path).status_code == 200, path
+    assert compiled == []
+
+
 def test_warming_starts_once_in_the_background_on_the_first_request(session_factory, app_config, data, monkeypatch):
     """On in production (WARM_CHARTS); CLI commands never warm, as they make no request. After warming,
     the process settles its heap, warmed charts included (app/heap.py)."""
