@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, lazyload, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, lazyload, mapped_column, relationship, selectinload
 
 from network import access, audit, notifications, outbox, usage
 from network.db import Base, utcnow
@@ -117,7 +117,9 @@ class SessionFacilitator(Base):
     session_id: Mapped[int] = mapped_column(ForeignKey("learning_sessions.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
-    user: Mapped[User] = relationship(lazy="selectin")
+    #: loaded when asked (the manage page names the few facilitators): every room event reads the
+    #: session and its facilitators' ids, never their accounts
+    user: Mapped[User] = relationship()
 
 
 class Registration(Base):
@@ -134,7 +136,9 @@ class Registration(Base):
     attended_at: Mapped[datetime | None] = mapped_column()
     reminded_at: Mapped[datetime | None] = mapped_column()
 
-    user: Mapped[User] = relationship(lazy="selectin")
+    #: loaded when asked, or with the lists that show it: every room event reads its sender's
+    #: registration (twice for a chat line), and the sender's account is already loaded
+    user: Mapped[User] = relationship()
 
 
 class Breakout(Base):
@@ -477,7 +481,7 @@ def _promote_waitlist(db: Session, session: LearningSession) -> None:
 def registrations(db: Session, actor, session: LearningSession) -> list[Registration]:
     access.require(actor, "session.manage", session)
     return list(db.scalars(select(Registration).where(Registration.session_id == session.id)
-                           .order_by(Registration.status, Registration.created_at)))
+                           .order_by(Registration.status, Registration.created_at).options(selectinload(Registration.user))))
 
 
 def my_sessions(db: Session, actor) -> list[LearningSession]:
@@ -492,7 +496,7 @@ def send_reminders(db: Session, *, now: datetime | None = None, within: timedelt
     now = now or utcnow()
     due = db.scalars(select(Registration).join(LearningSession).where(
         Registration.status == RegistrationStatus.REGISTERED.value, Registration.reminded_at.is_(None),
-        LearningSession.starts_at > now, LearningSession.starts_at <= now + within))
+        LearningSession.starts_at > now, LearningSession.starts_at <= now + within).options(selectinload(Registration.user)))
     sent = 0
     for row in list(due):
         session = db.get(LearningSession, row.session_id)

@@ -14,7 +14,7 @@ from app.presenters import acting_role_choices
 from app.sessions.forms import TIMEZONES, FacilitatorForm, ModuleForm, RegisterForm, SessionForm
 from app.web import actor, form_post
 from content import library
-from content.markdown import render
+from content.markdown import render, render_inline
 from network import access, calendar, people
 from network import sessions as learning
 from network.errors import Invalid, NotFound
@@ -228,7 +228,7 @@ def room(slug: str):
     learning.check_room(db, actor(), item)
     record = learning.transcript(db, actor(), item)
     role = learning.participant_role(db, actor(), item)
-    return render_template("sessions/room.html", item=item, record=record, role=role, render=render,
+    return render_template("sessions/room.html", item=item, record=record, role=role, render_line=render_inline,
                            facilitator=access.can(actor(), "session.facilitate", item),
                            breakouts=learning.breakouts(db, actor(), item), author_name=_author_name,
                            hands=learning.hands_up(db, item))
