@@ -179,6 +179,9 @@ def prepare(database_url: str) -> Plan:
 @dataclass
 class Record:
     phase: str = "mix"
+    #: when `phase` began, and the phase before it: a request belongs to the phase it was sent in
+    since: float = 0.0
+    before: str = ""
     times: dict = field(default_factory=lambda: defaultdict(list))          # (phase, name) -> [(at, ms)]
     errors: Counter = field(default_factory=Counter)                        # (phase, name, what) -> n
     fanout_ms: list = field(default_factory=list)
@@ -189,12 +192,17 @@ RECORD = Record()
 
 
 def on_request(request_type, name, response_time, response_length, exception=None, **_kw):
-    key = (RECORD.phase, name)
+    now = time.time()
+    phase = RECORD.phase if now - response_time / 1000 >= RECORD.since else RECORD.before
     if exception is not None:
         what = str(exception) if "CatchResponseError" in type(exception).__name__ else \
             f"{type(exception).__name__}: {exception}"
-        RECORD.errors[(RECORD.phase, name, what[:300])] += 1
-    RECORD.times[key].append((time.time(), response_time))
+        RECORD.errors[(phase, name, what[:300])] += 1
+    RECORD.times[(phase, name)].append((now, response_time))
+
+
+def enter_phase(phase: str) -> None:
+    RECORD.phase, RECORD.before, RECORD.since = phase, RECORD.phase, time.time()
 
 
 locust.events.request.add_listener(on_request)
@@ -523,18 +531,19 @@ def _body(tag: str, n: int) -> str:
 
 def run_users(classes: list, users: int, spawn_rate: float, seconds: float, phase: str) -> tuple[float, float]:
     """Start `users` of `classes` (by weight). Until every one has signed in, what they do is recorded as
-    "<phase>:ramp"; then `seconds` as `phase`. Returns (start, end) of the measured part."""
+    "<phase>:ramp"; then `seconds` as `phase` (a request counts in the part it was sent in, so one sent
+    during the sign-ins that ends after them is the ramp's). Returns (start, end) of the measured part."""
     # stop_timeout: at the end each user finishes what it is doing (a request cut off by the stop is no error)
     env = Environment(user_classes=classes, events=locust.events, stop_timeout=60)
     runner = env.create_local_runner()
     RECORD.signed_in = 0
-    RECORD.phase = f"{phase}:ramp"
+    enter_phase(f"{phase}:ramp")
     runner.start(users, spawn_rate=spawn_rate)
     deadline = time.monotonic() + 60 + 3 * users / spawn_rate
     while RECORD.signed_in < users and time.monotonic() < deadline:
         gevent.sleep(0.2)
-    RECORD.phase = phase
-    started = time.time()
+    enter_phase(phase)
+    started = RECORD.since
     gevent.sleep(seconds)
     ended = time.time()
     runner.quit()
