@@ -457,20 +457,33 @@ def _render_document(text: str, toc: bool, prefix: str) -> str:
     return _insert_checkboxes(_sanitise(body, prefix))
 
 
+#: a chat line with nothing to format or escape: no Markdown or HTML character, no whitespace but single-
+#: width spaces inside it, no control character or lone surrogate. The renderer gives such a line back
+#: as it is (tests/test_fuzz_markdown.py checks that on any such text), so it is not run for one.
+_PLAIN_LINE = re.compile(r"[^\s\\`*_{}\[\]<>#&~|^\x00-\x1f\x7f-\x9f\ud800-\udfff]+"
+                         r"(?: [^\s\\`*_{}\[\]<>#&~|^\x00-\x1f\x7f-\x9f\ud800-\udfff]+)*")
+
 #: chat lines remembered per process: a participant who joins or comes back is sent up to 500 of the
 #: room's events, each a line to render (~0.15 ms: three quarters of a 500-event join's CPU, and the
 #: process serves no one else meanwhile; found by bench/load.py). At most ~2,048 x 2,000 characters.
 INLINE_CACHE_SIZE = 2048
 
 
-@functools.lru_cache(maxsize=INLINE_CACHE_SIZE)
 def render_inline(text: str) -> str:
     """Render one line (chat message) without ``<p>``, headings, lists, tables or images.
 
     Images become their alt text; blank-line-separated paragraphs are joined
-    with ``<br>`` so the result can sit inside a ``<span>``. The output depends
-    on nothing but the text, so the last ``INLINE_CACHE_SIZE`` lines are kept.
+    with ``<br>`` so the result can sit inside a ``<span>``. A plain line is
+    its own HTML; of the others, which depend on nothing but their text, the
+    last ``INLINE_CACHE_SIZE`` are kept.
     """
+    if _PLAIN_LINE.fullmatch(text):
+        return text
+    return _render_line(text)
+
+
+@functools.lru_cache(maxsize=INLINE_CACHE_SIZE)
+def _render_line(text: str) -> str:
     html_out = _convert(_RENDERERS.inline, text, None)
     return _sanitise(html_out, None)
 

@@ -128,3 +128,22 @@ def test_rendered_chat_lines_are_never_executable(text):
     output = render_inline(text)
     assert problems_in(output) == [], (text, output)
     assert "<img" not in output and "<p" not in output
+
+
+@given(st.text(min_size=1, max_size=80))
+def test_a_line_taken_as_plain_is_exactly_what_the_renderer_gives_back(text):
+    """render_inline skips the renderer for a line with nothing to format or escape (a chat line
+    replayed to every joining participant): only where the renderer would give that very line back."""
+    from content import markdown
+
+    if markdown._PLAIN_LINE.fullmatch(text):
+        assert markdown._render_line.__wrapped__(text) == text
+
+
+@given(st.lists(st.one_of(st.sampled_from(["Thanks", "1.", "-", "ok", "(yes)", "50%", "@team", "Olá", "¿qué?", "😀",
+                                           "a=b", "x+y", "it's", '"so"', "!", ":", "/"]),
+                          st.characters(codec="utf-8")), min_size=1, max_size=12).map(" ".join))
+def test_plain_words_and_punctuation_are_their_own_html(text):
+    from content import markdown
+
+    assert markdown.render_inline(text) == markdown._render_line.__wrapped__(text)

@@ -81,7 +81,7 @@ def test_joining_sends_the_rooms_lines_without_rendering_them_again(app, db, wor
     while the process served no one else). A line is rendered once, when it is first sent."""
     from content import markdown
 
-    markdown.render_inline.cache_clear()
+    markdown._render_line.cache_clear()
     parent = live_client(app, login_as, "parent")
     join(parent, room)
     for i in range(3):
