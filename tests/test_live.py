@@ -77,8 +77,8 @@ def test_reconnect_replays_what_was_missed_in_order(app, db, world, login_as, ro
 
 
 def test_joining_sends_the_rooms_lines_without_rendering_them_again(app, db, world, login_as, room, monkeypatch):
-    """Found by the load test: each join rendered up to 500 chat lines again (three quarters of its CPU,
-    while the process served no one else). A line is rendered once, when it is first sent."""
+    """Found by the load test: each join rendered up to 500 chat lines again (half of its CPU, while the
+    process served no one else). A line is rendered once, when it is first sent."""
     from content import markdown
 
     markdown._render_line.cache_clear()
