@@ -15,10 +15,10 @@ _hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
 
 
 #: under gevent, hashing runs in threads of its own at this niceness (on Linux niceness belongs to a
-#: thread, and argon2's lane threads inherit it). A sign-in costs ~150 ms of CPU: while 200 people signed in at
-#: 10 a second on 2 cores (bench/load.py), hashing at the servers' own priority took most of the
-#: machine and every page of the people already in took seconds. Now pages go first and sign-ins
-#: take the CPU that is left.
+#: thread, and argon2's lane threads inherit it). A sign-in costs ~150 ms of CPU: while 200 people
+#: signed in at 10 a second on 2 cores (bench/load.py), hashing at the servers' own priority took most
+#: of the machine and the pages of the people already in took 3-9 s. Now pages go first and sign-ins
+#: take the CPU that is left (docs/deploy.md).
 HASHING_NICENESS = 10
 HASHING_THREADS = 2
 _pool: tuple[int, object] | None = None  # (pid, gevent ThreadPool): each process its own, made after fork

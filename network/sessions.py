@@ -481,7 +481,8 @@ def _promote_waitlist(db: Session, session: LearningSession) -> None:
 def registrations(db: Session, actor, session: LearningSession) -> list[Registration]:
     access.require(actor, "session.manage", session)
     return list(db.scalars(select(Registration).where(Registration.session_id == session.id)
-                           .order_by(Registration.status, Registration.created_at).options(selectinload(Registration.user))))
+                           .order_by(Registration.status, Registration.created_at)
+                           .options(selectinload(Registration.user))))
 
 
 def my_sessions(db: Session, actor) -> list[LearningSession]:
@@ -496,7 +497,8 @@ def send_reminders(db: Session, *, now: datetime | None = None, within: timedelt
     now = now or utcnow()
     due = db.scalars(select(Registration).join(LearningSession).where(
         Registration.status == RegistrationStatus.REGISTERED.value, Registration.reminded_at.is_(None),
-        LearningSession.starts_at > now, LearningSession.starts_at <= now + within).options(selectinload(Registration.user)))
+        LearningSession.starts_at > now, LearningSession.starts_at <= now + within)
+        .options(selectinload(Registration.user)))
     sent = 0
     for row in list(due):
         session = db.get(LearningSession, row.session_id)
