@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from network import passwords
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,14 +53,15 @@ def test_other_greenlets_run_while_a_password_is_checked():
     assert seen["during"] >= 5, seen
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="niceness is a thread's own only on Linux")
 def test_passwords_are_hashed_at_a_lower_priority_than_pages_are_served():
     """Found by the load test: 200 people signing in at 10 a second on 2 cores (~150 ms of argon2 each)
     took the CPU from the pages of everyone already signed in (seconds each). Hashing threads run
-    niced; the serving thread keeps its priority."""
+    niced; the serving thread keeps its priority. (Only on Linux, where niceness is a thread's own;
+    elsewhere it would be the whole process's, so nothing is lowered.)"""
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["ok"] is True
     assert seen["served_at"] == os.getpriority(os.PRIO_PROCESS, 0), seen  # as it started (as pytest runs)
-    assert seen["hashed_at"] == max(seen["served_at"], passwords.HASHING_NICENESS), seen
+    lowered = max(seen["served_at"], passwords.HASHING_NICENESS) if sys.platform == "linux" else seen["served_at"]
+    assert seen["hashed_at"] == lowered, seen
