@@ -249,7 +249,7 @@ def seed(app) -> dict:
         db.commit()
         add_measure(db)
         resource = make_resource(db, people["parent"])
-        return {"people": people, "resource_slug": resource.slug}
+        return {"people": people, "resource_slug": resource.slug, "resource_title": resource.title}
 
 
 def files_under(folder: Path) -> list[str]:

@@ -145,6 +145,7 @@ def test_a_read_only_database_is_503_and_leaves_no_orphaned_file(disk, disk_app)
     from content.library import Attachment
     from network.db import make_engine, make_session_factory
     from network.outcomes import Submission
+    from network.usage import UsageEvent
 
     app = disk_app(attachments_on_disk=False)
     parent, lead = app.test_client(), app.test_client()
@@ -155,12 +156,18 @@ def test_a_read_only_database_is_503_and_leaves_no_orphaned_file(disk, disk_app)
     writable.dispose()
     read_only = make_engine(f"sqlite:///file:{disk.path / 'carecommons.db'}?mode=ro&uri=true")
     database.engine, database.session_factory = read_only, make_session_factory(read_only)
+    # reading a tool counts the view, which cannot be stored now: the tool is shown all the same
+    # (it was a 503), the view is not counted
+    views = _count(app, UsageEvent)
+    for path in ("", "/print", ".md"):
+        read = parent.get(f"/library/{app.seeded['resource_slug']}{path}")
+        assert read.status_code == 200 and app.seeded["resource_title"] in read.get_data(as_text=True), path
     _plain_fault(_attach(parent, app.seeded["resource_slug"]), 503, "try again in a moment")
     assert files_under(app.config["ATTACHMENTS_DIR"]) == []
     _plain_fault(_upload_csv(lead), 503, "try again in a moment")
     read_only.dispose()
     database.engine, database.session_factory = writable, make_session_factory(writable)
-    assert _count(app, Attachment) == 0 and _count(app, Submission) == 0
+    assert _count(app, Attachment) == 0 and _count(app, Submission) == 0 and _count(app, UsageEvent) == views
     assert _upload_csv(lead).status_code == 302 and _attach(parent, app.seeded["resource_slug"]).status_code == 302
     assert _count(app, Submission) == 12 and len(files_under(app.config["ATTACHMENTS_DIR"])) == 1
 

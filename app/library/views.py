@@ -1,10 +1,13 @@
 """The tool library: find, read, write together, compare, review, publish, adopt."""
 from __future__ import annotations
 
+import logging
+
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request,
                    url_for)
 from flask_babel import gettext as _
 
+from app import errors
 from app.extensions import get_db
 from app.library.forms import (AUDIENCE_LABELS, TYPE_LABELS, AdoptForm, AttachmentForm, CoauthorForm, CommentForm,
                                DecisionForm, EditorForm, MetaForm, NewResourceForm, ReviewForm)
@@ -17,6 +20,7 @@ from content.markdown import render, toc
 from network import access, outcomes, people
 from network.errors import Invalid, NotFound
 
+log = logging.getLogger("carecommons.library")
 bp = Blueprint("library", __name__, url_prefix="/library")
 files = Blueprint("files", __name__)
 
@@ -74,7 +78,7 @@ def show(slug: str):
     viewer = actor()
     resource = _resource(slug)
     shown = library.reader_revision(db, viewer, resource, working=request.args.get("version") == "working")
-    library.record_view(db, viewer, resource)
+    _count_use(db, resource)
     sites_i_lead = [s for s in people.active_sites(db, among=viewer.site_ids()) if access.can(viewer, "library.adopt", s)]
     adopt_form = AdoptForm()
     adopt_form.site.choices = choices((s.id, s.name) for s in sites_i_lead)
@@ -99,13 +103,26 @@ def show(slug: str):
         is_working=shown.id != resource.published_revision_id)
 
 
+def _count_use(db, resource, kind: str = "view") -> None:
+    """Count a view or download. When the database cannot take the write just now (read-only, full,
+    restarting), the reader still gets the tool: the count is dropped and logged (before, reading a
+    tool on a read-only database was a 503)."""
+    try:
+        library.record_view(db, actor(), resource, kind)
+    except Exception as error:
+        if errors.database_fault(error) is None:
+            raise
+        db.rollback()
+        log.warning("a %s of %s was not counted (%s)", kind, resource.slug, str(error).splitlines()[0])
+
+
 @bp.route("/<slug>/print")
 def print_view(slug: str):
     """A clean page for printing."""
     db = get_db()
     resource = _resource(slug)
     shown = library.reader_revision(db, actor(), resource)
-    library.record_view(db, actor(), resource, "download")
+    _count_use(db, resource, "download")
     return render_template("library/print.html", resource=resource, shown=shown, html=render(shown.body, toc=True))
 
 
@@ -115,7 +132,7 @@ def source(slug: str):
     db = get_db()
     resource = _resource(slug)
     shown = library.reader_revision(db, actor(), resource)
-    library.record_view(db, actor(), resource, "download")
+    _count_use(db, resource, "download")
     name = attachments.safe_download_name(shown.title, ".md")
     return Response(f"# {shown.title}\n\n{shown.body}", mimetype="text/markdown",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -467,7 +484,7 @@ def attachment(name: str):
         data = store().open(row.stored_name)
     except (ValueError, FileNotFoundError):
         raise NotFound(_("No such file."))
-    library.record_view(db, actor(), resource, "download")
+    _count_use(db, resource, "download")
     extension = "." + row.stored_name.rsplit(".", 1)[-1]
     inline = row.media_type.startswith("image/")
     filename = attachments.safe_download_name(row.label.rsplit(".", 1)[0] or resource.title, extension)

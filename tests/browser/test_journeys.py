@@ -238,6 +238,9 @@ def test_a_leader_runs_a_live_session_with_a_parent_and_a_clinician(journey):
     leader.get_by_role("button", name="Close poll").click()
     for page in (parent, clinician):
         page.locator(".poll button", has_text="Thursday").and_(page.locator("[disabled]")).wait_for()
+        # a closed poll says so, and its buttons look unavailable (they looked the same as before)
+        page.locator(".poll .poll-closed", has_text="The poll closed.").wait_for()
+        assert page.locator(".poll button", has_text="Thursday").evaluate("b => getComputedStyle(b).opacity") == "0.55"
         assert page.locator(".poll li", has_text="Tuesday").locator(".count").inner_text().strip() == "2"
         assert page.locator(".poll li", has_text="Thursday").locator(".count").inner_text().strip() == "0"
     j.step(parent, "parent-sees-the-poll-results")

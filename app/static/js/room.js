@@ -110,7 +110,10 @@
     var block = document.querySelector('.poll[data-poll="' + pollId + '"]');
     if (!block) { return; }
     block.querySelectorAll(".count").forEach(function (span, i) { span.textContent = " " + counts[i]; });
-    if (closed) { block.querySelectorAll("button").forEach(function (b) { b.disabled = true; }); }
+    if (closed && !block.querySelector(".poll-closed")) {
+      block.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+      block.appendChild(el("p", "small poll-closed", t("poll_closed", "The poll closed.")));
+    }
   }
 
   function sequence(name) { if (!sequences[name]) { sequences[name] = new RoomSequence(0); } return sequences[name]; }
