@@ -77,19 +77,18 @@ def find(db: Session, viewer, *, limit: int | None = None) -> list[Spot]:
     if not wanted:
         return []
     sites = {s.id: s for s in db.scalars(select(Site).where(Site.id.in_(wanted), Site.is_active.is_(True)))}
-    stored = {(b.site_id, b.measure_id): b for b in db.scalars(select(BrightSpot).where(BrightSpot.site_id.in_(wanted)))}
-
-    def featured(measure, site) -> bool:
-        row = stored.get((site.id, measure.id))
-        return bool(row and row.featured)
-
+    # only the featured pairs, as numbers: the home page loaded every stored bright spot (~300) to sort by them
+    featured = {(site_id, measure_id) for site_id, measure_id in db.execute(
+        select(BrightSpot.site_id, BrightSpot.measure_id).where(BrightSpot.site_id.in_(wanted),
+                                                                BrightSpot.featured.is_(True)))}
+    place = {i: seen.order(site) if seen.blinded else seen.label(site) for i, site in sites.items()}  # once a site
     found = [(measure, sites[i]) for measure, ids in bright for i in sorted(ids) if i in sites]
-    found.sort(key=lambda pair: (not featured(*pair), seen.order(pair[1]) if seen.blinded else seen.label(pair[1]),
-                                 pair[0].position))
+    found.sort(key=lambda pair: ((pair[1].id, pair[0].id) not in featured, place[pair[1].id], pair[0].position))
     spots = []
     for measure, site in found[:limit] if limit else found:  # worded only if shown: the home page shows 4 of ~300
         label = seen.label(site)
-        spots.append(Spot(site, measure, label, _sentence(label, measure), featured(measure, site), seen.ref(site)))
+        spots.append(Spot(site, measure, label, _sentence(label, measure), (site.id, measure.id) in featured,
+                          seen.ref(site)))
     return spots
 
 

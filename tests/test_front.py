@@ -160,6 +160,10 @@ def test_bright_spots_read_only_the_bright_sites_and_leave_out_closed_ones(db, w
         assert [(s.site.id, s.measure.key) for s in bright_spots.find(db, world.user("parent"))] == [
             (world.own.id, "remission")]
     assert len([q for q in counter.statements if "FROM sites" in q]) == 1
+    # of the stored bright spots, only which are featured (the home page loaded them all to sort by that)
+    [stored] = [q for q in counter.statements if "FROM bright_spots" in q]
+    assert "bright_spots.featured IS 1" in stored or "bright_spots.featured IS true" in stored, stored
+    assert not [q for q in counter.statements if "bright_spots.first_seen" in q]
     world.own.is_active = False
     db.commit()
     assert bright_spots.find(db, world.user("parent")) == []
@@ -181,6 +185,21 @@ def test_the_home_pages_few_bright_spots_are_the_first_of_all_and_only_they_are_
     assert [(s.site.id, s.measure.id, s.sentence) for s in first] == [
         (s.site.id, s.measure.id, s.sentence) for s in everyone[:4]]
     assert len(worded) == 4
+
+
+def test_featured_bright_spots_come_first(db, world):
+    for key in ("remission", "visits"):
+        measure = add_measure(db, key)
+        for site in (world.own, world.other):
+            add_figures(db, site, measure, [(m, 50 if i < 20 else 80, 100) for i, m in enumerate(months(2023, 30))])
+    everyone = bright_spots.find(db, world.user("parent"))
+    assert len(everyone) == 4 and not any(s.featured for s in everyone)
+    last = everyone[-1]
+    bright_spots.feature(db, world.user("network_leader", "network"), site_id=last.site.id,
+                         measure_id=last.measure.id, featured=True)
+    again = bright_spots.find(db, world.user("parent"), limit=2)
+    assert [(s.site.id, s.measure.id, s.featured) for s in again] == [
+        (last.site.id, last.measure.id, True), (everyone[0].site.id, everyone[0].measure.id, False)]
 
 
 def test_language_choice_changes_the_interface(db, world, login_as, client):
