@@ -51,7 +51,7 @@ test-browser: $(STAMP) chromium
 e2e: $(STAMP) translations chromium
 	$(PY) -m pytest -m journey -q
 
-# The database-facing tests again on PostgreSQL (skipped when it is down, a failure under CI=true).
+# The database-facing tests again on PostgreSQL (a failure when it does not answer, never a skip).
 test-postgres: $(STAMP)
 	$(PY) -m pytest -m "not browser and not pure and not matrix" -q -n 2 --database=postgresql
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Start PostgreSQL and Redis on loopback if they are down (the tests decide whether a missing one
-# is a skip or, under CI=true, a failure).
+# Start PostgreSQL and Redis on loopback if they are down (a test whose service still does not answer
+# fails, never skips).
 set -u
 if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
   if [ -d /etc/postgresql ]; then

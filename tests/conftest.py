@@ -2,7 +2,7 @@
 at two sites, `login_as`, and `count_queries`.
 
 `--database=postgresql` runs the database-facing tests against PostgreSQL on 127.0.0.1:5432 (database
-`test`); under CI=true an unreachable PostgreSQL fails the run instead of skipping it.
+`test`); an unreachable PostgreSQL fails those tests (never a skip; `make test` starts it first).
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from network.people import CareLink, Membership, Site, User
 from network.roles import Role
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_PASSWORD = "correct horse battery staple"
 
 # Hypothesis: "default" is small and derandomized (a few seconds, the same examples every run, part of
@@ -73,10 +72,10 @@ def _postgres_reachable() -> str | None:
 
 
 def missing_service(message: str) -> NoReturn:
-    """A service a test needs does not answer: a failure under CI=true, a skip outside CI."""
-    if IN_CI:
-        pytest.fail(f"{message} (CI=true: a missing service is a failure)", pytrace=False)
-    pytest.skip(message)
+    """A service a test needs does not answer: a failure, never a skip (a skip would hide what the run
+    did not prove). `make test` starts PostgreSQL and Redis on loopback first (`make services`)."""
+    pytest.fail(f"{message} (start it with `make services`, or see README \"What `make test` runs\")",
+                pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -291,8 +290,8 @@ def count_queries(connection):
 
 @pytest.fixture
 def redis_client():
-    """A client of the shared Redis (tests.live_support.REDIS_URL); skipped when it does not answer, a
-    failure under CI=true (as for PostgreSQL)."""
+    """A client of the shared Redis (tests.live_support.REDIS_URL); a failure when it does not answer
+    (as for PostgreSQL)."""
     import redis
 
     from tests.live_support import REDIS_URL

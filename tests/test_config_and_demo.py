@@ -69,3 +69,10 @@ def test_readme_lists_every_access_rule():
     table = readme.split("## Who may do what", 1)[1].split("\n## ", 1)[0]
     listed = set(re.findall(r"^\| `([a-z_.]+)` \|", table, flags=re.MULTILINE))
     assert listed == set(access.RULES), f"README table and network/access.py differ: {listed ^ set(access.RULES)}"
+
+
+def test_a_missing_service_fails_the_test_that_needs_it_never_skips_it():
+    from tests.conftest import missing_service
+
+    with pytest.raises(pytest.fail.Exception, match="Redis at x is not reachable.*make services"):
+        missing_service("Redis at x is not reachable")

@@ -188,8 +188,7 @@ def test_settling_keeps_objects_alive_and_out_of_the_collectors_walks():
 
 @pytest.fixture(scope="module")
 def postgres_schema():
-    """A migrated schema of this run's own in 127.0.0.1:5432/test; skipped when PostgreSQL is down
-    (a failure under CI=true)."""
+    """A migrated schema of this run's own in 127.0.0.1:5432/test; a failure when PostgreSQL is down."""
     import os
 
     from tests import live_support

@@ -13,7 +13,7 @@ the same app object serving throughout.
   to memory instead of answering 500).
 
 Private services only, never the shared PostgreSQL (5432) or Redis (6379); ports per xdist worker.
-Outside CI a missing program (initdb, redis-server) or missing mount rights skip; under CI=true they fail.
+A missing program (initdb, redis-server) or missing mount rights fail the test, saying which (never a skip).
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ This is the multi-process case DESIGN.md promises: broadcasts travel through Red
 a participant sees the same room whichever process holds their socket. Clients force the websocket
 transport, which keeps each one on a single process without a sticky load balancer.
 
-Needs PostgreSQL and Redis on 127.0.0.1: skipped when either is down, a failure under CI=true. It
+Needs PostgreSQL and Redis on 127.0.0.1: a failure when either is down (`make test` starts them). It
 builds its own schema (`two_proc_test_<pid>`) with the migrations and drops it afterwards; it never uses
 the conftest `db`/`engine` fixtures, which rebuild tables in `public`.
 """
